@@ -117,4 +117,5 @@ def import_sources(
             continue
         seen.add(clip_id)
         result.records.append(record)
+    result.records.sort(key=lambda r: r.id)
     return result

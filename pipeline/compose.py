@@ -1,0 +1,164 @@
+"""Demo source composer: captioned ~10 s soundscapes with known event times, from real recordings.
+
+Each clip lays one background recording under 1-3 foreground events at seeded, non-overlapping
+onsets on the 40 ms grid. The caption is built from the recordings' caption phrases, and the
+event times are written as phrase-level grounding results, so the demo has ground truth to
+ground on. Composition is deterministic in (kit, seed, clip index).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.atomic import atomic_write_text
+from pipeline.audio_io import quantize_pcm16, read_audio, write_audio
+from pipeline.hashing import sha256_file
+from pipeline.manifest import REAL, ClipRecord, write_manifest
+from pipeline.timemath import FAKESOUND_GRID_S, seconds_to_samples, snap_to_grid
+
+DEMO_RATE = 32000
+CLIP_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class KitSound:
+    """One recording of the demo kit."""
+
+    file: str
+    kind: str  # "background" | "event"
+    label: str
+    phrase: str
+    licence: str
+    credit: str
+
+
+@dataclass(frozen=True)
+class ComposedEvent:
+    phrase: str
+    file: str
+    onset: float
+    offset: float
+    gain_db: float
+
+
+def default_kit_dir() -> Path:
+    """The kit shipped with the project (``data/demo_kit`` next to the packages)."""
+    return Path(__file__).resolve().parent.parent / "data" / "demo_kit"
+
+
+def read_kit(kit_dir: str | Path) -> list[KitSound]:
+    """Parse the kit's ``manifest.csv``."""
+    path = Path(kit_dir) / "manifest.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: demo kit manifest not found (pass --kit DIR)")
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [
+            KitSound(r["file"], r["kind"], r["label"], r["caption_phrase"], r["licence"], r["credit"])
+            for r in csv.DictReader(fh)
+        ]
+
+
+def _caption(background: str, events: list[str]) -> str:
+    if not events:
+        return background
+    listed = events[0] if len(events) == 1 else ", ".join(events[:-1]) + " and " + events[-1]
+    return f"{listed} while {background}"
+
+
+def _place_events(rng: np.random.Generator, durations: list[float], clip_s: float) -> list[float] | None:
+    """Seeded non-overlapping onsets on the grid with >= 0.3 s gaps; None when they do not fit."""
+    gap = 0.3
+    slack = clip_s - sum(durations) - gap * (len(durations) + 1)
+    if slack < 0:
+        return None
+    cuts = np.sort(rng.uniform(0, slack, size=len(durations)))
+    onsets, t = [], gap
+    prev_cut = 0.0
+    for cut, dur in zip(cuts, durations, strict=True):
+        t += cut - prev_cut
+        prev_cut = cut
+        onset = snap_to_grid(t)
+        onsets.append(onset)
+        t = onset + dur + gap
+    return onsets if onsets and onsets[-1] + durations[-1] <= clip_s else None
+
+
+def compose_clip(
+    index: int, kit: list[KitSound], audio: dict[str, np.ndarray], seed: int, clip_s: float = CLIP_SECONDS
+) -> tuple[np.ndarray, str, list[ComposedEvent], str]:
+    """Compose clip ``index``: (audio at DEMO_RATE, caption, events, background file)."""
+    rng = np.random.default_rng([seed, index])
+    backgrounds = [s for s in kit if s.kind == "background"]
+    events = [s for s in kit if s.kind == "event"]
+    bg = backgrounds[rng.integers(len(backgrounds))]
+    n = seconds_to_samples(clip_s, DEMO_RATE)
+    mix = np.zeros(n, dtype=np.float64)
+    bg_audio = audio[bg.file][:n]
+    mix[: len(bg_audio)] = bg_audio * 10 ** (rng.uniform(-6, 0) / 20)
+    for _ in range(8):  # retry until the drawn events fit
+        chosen = [events[i] for i in rng.choice(len(events), size=int(rng.integers(1, 4)), replace=False)]
+        durs = [len(audio[e.file]) / DEMO_RATE for e in chosen]
+        onsets = _place_events(rng, durs, clip_s)
+        if onsets is not None:
+            break
+    else:
+        chosen, onsets, durs = [], [], []
+    placed = []
+    for ev, onset, dur in zip(chosen, onsets, durs, strict=True):
+        gain_db = float(rng.uniform(-8, 0))
+        start = seconds_to_samples(onset, DEMO_RATE)
+        clip = audio[ev.file][: n - start]
+        mix[start : start + len(clip)] += clip * 10 ** (gain_db / 20)
+        placed.append(ComposedEvent(ev.phrase, ev.file, onset, round(onset + dur, 6), round(gain_db, 3)))
+    peak = np.max(np.abs(mix))
+    if peak > 0.95:
+        mix *= 0.95 / peak
+    caption = _caption(bg.phrase, [e.phrase for e in placed])
+    return quantize_pcm16(mix.astype(np.float32)), caption, placed, bg.file
+
+
+def compose_demo_sources(
+    out_dir: str | Path, num_sources: int, seed: int, kit_dir: str | Path | None = None
+) -> tuple[Path, Path]:
+    """Write ``num_sources`` composed clips, a source manifest and phrase-level grounding.
+
+    Returns (source manifest path, grounding JSON path). Audio goes to ``out_dir/audio``;
+    the kit's LICENSES.md is copied beside it (the clips are CC BY-SA 3.0 adaptations).
+    """
+    out_dir, kit_dir = Path(out_dir), Path(kit_dir) if kit_dir else default_kit_dir()
+    kit = read_kit(kit_dir)
+    audio = {s.file: read_audio(kit_dir / s.file, DEMO_RATE)[0] for s in kit}
+    records, grounding = [], {}
+    for i in range(num_sources):
+        clip_id = f"demo{seed:03d}_{i:05d}"
+        mix, caption, events, bg = compose_clip(i, kit, audio, seed)
+        path = write_audio(out_dir / "audio" / f"{clip_id}.flac", mix, DEMO_RATE)
+        records.append(
+            ClipRecord(
+                id=clip_id,
+                label=REAL,
+                audio_path=str(path.relative_to(out_dir)),
+                caption=caption,
+                sample_rate=DEMO_RATE,
+                num_samples=len(mix),
+                duration=len(mix) / DEMO_RATE,
+                sha256=sha256_file(path),
+                seed=seed,
+                extra={"background": bg, "events": [e.__dict__ for e in events]},
+            )
+        )
+        grounding[clip_id] = [{"phrase": e.phrase, "segments": [[e.onset, e.offset]]} for e in events]
+    manifest = write_manifest(out_dir / "sources.jsonl", records)
+    grounding_path = out_dir / "grounding.json"
+    atomic_write_text(grounding_path, json.dumps(grounding, indent=1, sort_keys=True))
+    shutil.copyfile(kit_dir / "LICENSES.md", out_dir / "LICENSES.md")
+    return manifest, grounding_path
+
+
+__all__ = ["CLIP_SECONDS", "DEMO_RATE", "FAKESOUND_GRID_S", "compose_clip", "compose_demo_sources", "read_kit"]

@@ -1,0 +1,36 @@
+"""Shared fixtures: real recordings from the project's demo kit, and paths to the FakeSound metadata copies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.audio_io import read_audio
+
+ROOT = Path(__file__).resolve().parent.parent
+KIT = ROOT / "data" / "demo_kit"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def kit_dir() -> Path:
+    return KIT
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def real_clip() -> tuple[np.ndarray, int]:
+    """A real 10 s background recording at 32 kHz."""
+    return read_audio(KIT / "bg_river.flac")
+
+
+@pytest.fixture(scope="session")
+def real_event() -> tuple[np.ndarray, int]:
+    """A real foreground event (a cow mooing) at 32 kHz."""
+    return read_audio(KIT / "ev_cow_moo_1.flac")

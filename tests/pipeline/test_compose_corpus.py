@@ -1,0 +1,78 @@
+import json
+
+import numpy as np
+from scipy.signal import correlate
+
+from pipeline.audio_io import read_audio
+from pipeline.compose import compose_demo_sources, read_kit
+from pipeline.corpus import assign_splits, finalize_corpus, load_job, save_job
+from pipeline.errors import Rejection
+from pipeline.hashing import sha256_file
+from pipeline.manifest import ClipRecord, read_manifest
+from pipeline.timemath import segment_to_samples
+
+
+def test_composer_is_deterministic_and_events_are_where_it_says(tmp_path, kit_dir):
+    m1, g1 = compose_demo_sources(tmp_path / "a", 6, seed=5, kit_dir=kit_dir)
+    m2, _ = compose_demo_sources(tmp_path / "b", 6, seed=5, kit_dir=kit_dir)
+    assert [sha256_file(tmp_path / "a" / r.audio_path) for r in read_manifest(m1)] == [
+        sha256_file(tmp_path / "b" / r.audio_path) for r in read_manifest(m2)
+    ]
+    grounding = json.loads(g1.read_text())
+    kit = {s.file: s for s in read_kit(kit_dir)}
+    for record in read_manifest(m1):
+        audio, rate = read_audio(tmp_path / "a" / record.audio_path)
+        assert rate == 32000 and len(audio) == 320000
+        events = record.extra["events"]
+        assert 1 <= len(events) <= 3 and [e["phrase"] for e in events] == [r["phrase"] for r in grounding[record.id]]
+        for event in events:
+            assert event["phrase"] in record.caption and kit[event["file"]].kind == "event"
+            assert abs(event["onset"] / 0.04 - round(event["onset"] / 0.04)) < 1e-6
+            start, stop = segment_to_samples((event["onset"], event["offset"]), rate)
+            source, _ = read_audio(kit_dir / event["file"])
+            assert stop - start == len(source)
+            # the event's own samples sit exactly at the stated onset: cross-correlation peaks at lag 0
+            lo = max(0, start - 1600)
+            xcorr = correlate(audio[lo : stop + 1600], source, mode="valid", method="fft")
+            assert lo + int(np.argmax(xcorr)) == start
+        assert kit[record.extra["background"]].phrase in record.caption
+    assert (tmp_path / "a" / "LICENSES.md").read_text().count("CC BY-SA 3.0") > 0
+
+
+def test_splits_are_seeded_disjoint_and_cover_everything():
+    ids = [f"s{i}" for i in range(40)]
+    a, b, c = assign_splits(ids, 0), assign_splits(ids, 0), assign_splits(ids, 1)
+    assert a == b and a != c
+    counts = {s: sum(v == s for v in a.values()) for s in ("train", "val", "test")}
+    assert counts == {"train": 28, "val": 6, "test": 6}
+
+
+def test_job_records_resume_only_when_audio_is_intact(tmp_path):
+    audio = tmp_path / "audio" / "x.wav"
+    audio.parent.mkdir()
+    audio.write_bytes(b"abc")
+    record = ClipRecord(id="x", label=0, audio_path="audio/x.wav", sha256=sha256_file(audio), split="train")
+    assert load_job(tmp_path, "k") is None
+    save_job(tmp_path, "k", [record])
+    assert load_job(tmp_path, "k") == ([record], None)
+    audio.write_bytes(b"abd")  # changed or truncated audio -> the job reruns
+    assert load_job(tmp_path, "k") is None
+    save_job(tmp_path, "r", [], Rejection("bad.wav", "ground", "clip too short"))
+    assert load_job(tmp_path, "r") == ([], Rejection("bad.wav", "ground", "clip too short"))
+
+
+def test_finalize_writes_ordered_manifest_and_fakesound_json(tmp_path):
+    recs = [
+        ClipRecord(id="b_1.0_2.0", label=1, audio_path="audio/test/b_1.0_2.0.wav", source_id="b", split="test",
+                   segments=[(1.0, 2.0)], manipulation="splice"),
+        ClipRecord(id="b", label=0, audio_path="audio/test/b.wav", split="test"),
+        ClipRecord(id="a", label=0, audio_path="audio/train/a.wav", split="train"),
+    ]
+    ordered = finalize_corpus(tmp_path, recs, [Rejection("z", "plan", "dup")], {"seed": 0})
+    assert [r.id for r in ordered] == ["a", "b", "b_1.0_2.0"]
+    test_json = json.loads((tmp_path / "test.json").read_text())
+    assert test_json["audios"][1] == {"audio_id": "b_1.0_2.0", "label": 1, "onset_offset": "1.0_2.0",
+                                      "filepath": "audio/test/b_1.0_2.0.wav"}
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["clips"] == 3 and summary["fakes"] == 1 and summary["counts"]["test/splice/-"] == 1
+    assert (tmp_path / "rejected.jsonl").read_text().count("\n") == 1

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from pipeline.audio_io import quantize_pcm16, read_audio, write_audio
+from pipeline.splice import fit_length, match_loudness, rms, splice
+from pipeline.timemath import segment_to_samples
+
+
+@pytest.mark.parametrize("rate", [16000, 22050, 32000, 44100])
+@pytest.mark.parametrize("segment", [(1.0, 2.0), (0.04, 3.96), (8.28, 9.96), (0.0, 0.12)])
+def test_hard_splice_is_bit_identical_outside_and_sample_exact_inside(real_clip, real_event, rate, segment):
+    from pipeline.audio_io import resample
+
+    clip = quantize_pcm16(resample(real_clip[0], real_clip[1], rate))
+    start, stop = segment_to_samples(segment, rate)
+    insert = fit_length(resample(real_event[0], real_event[1], rate), stop - start)
+    out = splice(clip, insert, segment, rate)
+    assert out.shape == clip.shape
+    assert np.array_equal(out[:start], clip[:start]) and np.array_equal(out[stop:], clip[stop:])
+    assert np.array_equal(out[start:stop], np.clip(insert, -1, 1))
+    assert out[start] != clip[start] or out[stop - 1] != clip[stop - 1]
+
+
+def test_splice_survives_encoding_bit_exactly(tmp_path, real_clip, real_event):
+    clip, rate = quantize_pcm16(real_clip[0]), real_clip[1]
+    segment = (2.4, 4.8)
+    start, stop = segment_to_samples(segment, rate)
+    fake = quantize_pcm16(splice(clip, fit_length(real_event[0], stop - start), segment, rate, loudness_match=True))
+    write_audio(tmp_path / "real.wav", clip, rate)
+    write_audio(tmp_path / "fake.flac", fake, rate)
+    real_back, _ = read_audio(tmp_path / "real.wav")
+    fake_back, _ = read_audio(tmp_path / "fake.flac")
+    diff = np.flatnonzero(real_back != fake_back)
+    assert diff.min() >= start and diff.max() < stop
+
+
+def test_crossfade_stays_inside_region_and_is_equal_power(real_clip):
+    clip, rate = real_clip
+    segment = (1.0, 2.0)
+    start, stop = segment_to_samples(segment, rate)
+    insert = np.full(stop - start, 0.25, dtype=np.float32)
+    out = splice(clip, insert, segment, rate, crossfade_ms=20)
+    assert np.array_equal(out[:start], clip[:start]) and np.array_equal(out[stop:], clip[stop:])
+    n = int(0.02 * rate)
+    assert np.allclose(out[start + n : stop - n], 0.25)
+    # first crossfade sample is mostly original, last one mostly insert (equal-power ramps)
+    theta = 0.5 / n * np.pi / 2
+    assert out[start] == pytest.approx(clip[start] * np.cos(theta) + 0.25 * np.sin(theta), abs=1e-6)
+
+
+def test_loudness_match_to_replaced_span(real_clip):
+    clip, rate = real_clip
+    segment = (3.0, 5.0)
+    start, stop = segment_to_samples(segment, rate)
+    loud = np.random.default_rng(0).uniform(-0.5, 0.5, stop - start).astype(np.float32)  # 0.5-peak like a generator
+    out = splice(clip, loud, segment, rate, loudness_match=True)
+    assert rms(out[start:stop]) == pytest.approx(rms(clip[start:stop]), rel=1e-3)
+    assert match_loudness(np.zeros(10, np.float32), clip[:10]).sum() == 0  # silence is left alone
+
+
+def test_splice_rejects_wrong_lengths_and_ranges(real_clip):
+    clip, rate = real_clip
+    with pytest.raises(ValueError, match="spans"):
+        splice(clip, np.zeros(10, np.float32), (1.0, 2.0), rate)
+    with pytest.raises(ValueError, match="ends after"):
+        splice(clip, np.zeros(rate * 2, np.float32), (9.0, 11.0), rate)
+    with pytest.raises(ValueError, match="empty"):
+        splice(clip, np.zeros(0, np.float32), (1.0, 1.0), rate)
