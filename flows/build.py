@@ -126,9 +126,15 @@ def _prepare(job: ClipJob, ctx: BuildContext, results: dict) -> _Prepared:
         min_s=ctx.recipe.region_min_s, max_s=ctx.recipe.region_max_s,
         grid_s=ctx.recipe.grid_s, phrase_choice=ctx.recipe.phrase_choice,
     )
-    region, how = grounding.select_region(
-        job.source.id, len(audio) / rate, results.get(job.source.id), policy, job.seed, audio=audio, sample_rate=rate
-    )
+    duration = len(audio) / rate
+    if policy.min_s is not None and duration < policy.min_s:
+        raise RejectedInput(job.source_path, f"clip is {duration:.3f} s, shorter than the minimum region {policy.min_s} s")
+    try:
+        region, how = grounding.select_region(
+            job.source.id, duration, results.get(job.source.id), policy, job.seed, audio=audio, sample_rate=rate
+        )
+    except RejectedInput as err:
+        raise RejectedInput(job.source_path, f"{job.source.id}: {err.reason}") from err
     request = RegionRequest(job.source.id, audio, rate, region, job.source.caption, job.seed)
     return _Prepared(job, audio, request, how)
 

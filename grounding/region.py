@@ -1,0 +1,171 @@
+"""Choosing the one key region of a clip that will be regenerated.
+
+From the clip's grounding results a phrase is chosen (``longest`` segment, highest ``score``, or
+seeded ``random``), then its longest segment; the region is shaped on the grid to the policy:
+
+* both ends snap to the nearest grid point inside ``[0, duration]`` (a region never ends after the
+  last whole grid step of the clip);
+* longer than ``max_s``: a ``max_s`` window at a seeded grid position inside the segment;
+* shorter than ``min_s``: extended about its centre to ``min_s`` (an odd step goes to the right),
+  shifted back inside the clip where it would overflow; a clip shorter than ``min_s`` is rejected;
+* with no minimum, a segment narrower than one grid step becomes one grid step.
+
+With no result for the clip, :func:`grounding.energy.energy_regions` proposes regions and the
+longest is taken (a seeded random one when ``phrase_choice == "random"``), then shaped the same way.
+Every random choice draws from ``numpy.random.default_rng`` seeded by SHA-256 of (seed, clip id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from grounding.energy import energy_regions
+from grounding.results import GroundingResult
+from pipeline.errors import RejectedInput
+from pipeline.timemath import Segment, merge_segments, snap_to_grid
+
+PHRASE_CHOICES = ("longest", "score", "random")
+ENERGY_FALLBACK = "energy-fallback"
+#: A segment may end this far past the clip (decoder padding, rounded durations); it is clamped.
+END_TOLERANCE_S = 0.05
+_STEP_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class RegionPolicy:
+    """Bounds and grid of the key region, and which grounded phrase to take.
+
+    FakeSound's train/easy sets use regions of 1-4 s; its hard set has no bounds (None).
+    """
+
+    min_s: float | None = 1.0
+    max_s: float | None = 4.0
+    grid_s: float = 0.04
+    phrase_choice: str = "longest"  # "longest" | "score" | "random"
+
+    def __post_init__(self) -> None:
+        if not self.grid_s > 0:
+            raise ValueError(f"grid_s must be positive, got {self.grid_s!r}")
+        if self.phrase_choice not in PHRASE_CHOICES:
+            raise ValueError(f"phrase_choice must be one of {PHRASE_CHOICES}, got {self.phrase_choice!r}")
+        for name in ("min_s", "max_s"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive or None, got {value!r}")
+        if self.min_s is not None and self.max_s is not None and self.min_s > self.max_s:
+            raise ValueError(f"min_s {self.min_s} exceeds max_s {self.max_s}")
+
+
+def clip_rng(seed: int, clip_id: str) -> np.random.Generator:
+    """Generator seeded from (seed, clip id) by SHA-256: stable across processes and Python versions."""
+    digest = hashlib.sha256(f"{int(seed)}\x00{clip_id}".encode()).digest()
+    return np.random.default_rng(np.frombuffer(digest, dtype=np.uint32))
+
+
+def _checked_segments(clip_id: str, duration_s: float, result: GroundingResult) -> list[Segment]:
+    what = f"phrase {result.phrase!r}" if result.phrase else "grounding region"
+    segments = []
+    for onset, offset in result.segments:
+        if not (math.isfinite(onset) and math.isfinite(offset)):
+            raise RejectedInput(clip_id, f"{what}: non-finite segment [{onset}, {offset}]")
+        if onset < 0:
+            raise RejectedInput(clip_id, f"{what}: negative onset {onset} s")
+        if offset <= onset:
+            raise RejectedInput(clip_id, f"{what}: offset {offset} s not after onset {onset} s")
+        if onset >= duration_s or offset > duration_s + END_TOLERANCE_S:
+            raise RejectedInput(
+                clip_id, f"{what}: segment [{onset}, {offset}] s out of range of the {duration_s:.3f} s clip"
+            )
+        segments.append((onset, min(offset, duration_s)))
+    return merge_segments(segments)
+
+
+def _longest(segments: list[Segment]) -> Segment:
+    return max(segments, key=lambda s: (s[1] - s[0], -s[0]))
+
+
+def _choose(
+    clip_id: str, duration_s: float, results: list[GroundingResult], choice: str, rng: np.random.Generator
+) -> Segment:
+    candidates = [(r, _checked_segments(clip_id, duration_s, r)) for r in results]
+    candidates = [(r, segs) for r, segs in candidates if segs]
+    if not candidates:
+        raise RejectedInput(clip_id, "grounding results hold no segment (every phrase is empty)")
+    if choice == "random":
+        _, segments = candidates[int(rng.integers(len(candidates)))]
+        return _longest(segments)
+    if choice == "score":
+        scored = [(r.score, i) for i, (r, _) in enumerate(candidates) if r.score is not None]
+        if not scored:
+            raise RejectedInput(clip_id, "phrase choice 'score' but no grounding result has a score")
+        _, best = max(scored, key=lambda t: (t[0], -t[1]))
+        return _longest(candidates[best][1])
+    return _longest([_longest(segs) for _, segs in candidates])
+
+
+def _nearest_step(t: float, grid: float) -> int:
+    return math.floor(t / grid + 0.5 + 1e-9)  # half up, as pipeline.timemath.snap_to_grid
+
+
+def shape_region(
+    clip_id: str, duration_s: float, segment: Segment, policy: RegionPolicy, rng: np.random.Generator
+) -> Segment:
+    """Snap ``segment`` to the grid inside the clip and fit it to the policy's min/max (see module doc)."""
+    grid = policy.grid_s
+    last = math.floor(duration_s / grid + _STEP_EPS)  # last grid point inside the clip
+    min_steps = 1 if policy.min_s is None else max(1, math.ceil(policy.min_s / grid - _STEP_EPS))
+    if last < min_steps:
+        need = f"{policy.min_s} s" if policy.min_s is not None else f"one {grid} s grid step"
+        raise RejectedInput(clip_id, f"clip of {duration_s:.3f} s is shorter than the minimum region ({need})")
+    start = min(max(_nearest_step(segment[0], grid), 0), last)
+    stop = min(max(_nearest_step(segment[1], grid), 0), last)
+    if policy.max_s is not None:
+        max_steps = max(min_steps, math.floor(policy.max_s / grid + _STEP_EPS))
+        if stop - start > max_steps:
+            start = int(rng.integers(start, stop - max_steps + 1))
+            stop = start + max_steps
+    if stop - start < min_steps:
+        missing = min_steps - (stop - start)
+        start -= missing // 2
+        stop += missing - missing // 2
+        shift = max(0, -start) - max(0, stop - last)
+        start, stop = start + shift, stop + shift
+    return snap_to_grid(start * grid, grid), snap_to_grid(stop * grid, grid)
+
+
+def select_region(
+    clip_id: str,
+    duration_s: float,
+    results: list[GroundingResult] | None,
+    policy: RegionPolicy,
+    seed: int,
+    audio: np.ndarray | None = None,
+    sample_rate: int | None = None,
+) -> tuple[Segment, str]:
+    """The clip's key region and how it was found (``"grounding:<phrase_choice>"`` or ``"energy-fallback"``).
+
+    ``results`` None or empty: the energy fallback runs on ``audio`` (then required). Raises
+    :class:`RejectedInput` for invalid or empty results, a clip too short, or no region found.
+    """
+    if not (math.isfinite(duration_s) and duration_s > 0):
+        raise RejectedInput(clip_id, f"clip duration {duration_s!r} s is not positive")
+    rng = clip_rng(seed, clip_id)
+    if results:
+        segment = _choose(clip_id, duration_s, list(results), policy.phrase_choice, rng)
+        how = f"grounding:{policy.phrase_choice}"
+    else:
+        if audio is None or sample_rate is None:
+            raise RejectedInput(clip_id, "no grounding result and no audio given for the energy fallback")
+        proposals = energy_regions(audio, sample_rate)
+        if not proposals:
+            raise RejectedInput(clip_id, "no grounding result and the energy fallback found no event")
+        choice = "random" if policy.phrase_choice == "random" else "longest"
+        fallback = GroundingResult(clip_id, "", proposals)
+        candidates = [GroundingResult(clip_id, "", [s]) for s in proposals] if choice == "random" else [fallback]
+        segment = _choose(clip_id, duration_s, candidates, choice, rng)
+        how = ENERGY_FALLBACK
+    return shape_region(clip_id, duration_s, segment, policy, rng), how

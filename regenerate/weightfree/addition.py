@@ -1,0 +1,70 @@
+"""Addition: a real foreground event is mixed into the region at a seeded SNR."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from pipeline.errors import RejectedInput
+from regenerate.base import Donor, RegionRequest, RegionResult, SingleRegenerator
+from regenerate.weightfree.common import DonorPool, fade_out_tail, region_span, request_rng
+
+#: Fade-out applied where an event longer than the region is cut.
+CUT_FADE_S = 0.01
+#: Regions quieter than this RMS (about -120 dBFS) have no defined SNR.
+MIN_REGION_RMS = 1e-6
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
+
+
+class AdditionRegenerator(SingleRegenerator):
+    """``manipulation="addition"``: region = original region + scaled donor event, placed at the region start.
+
+    The SNR is drawn uniformly from ``snr_db`` (seeded) and defined on RMS:
+    ``20 log10(rms(event as placed, over its own samples) / rms(original region))``.
+    An event shorter than the region is followed by silence; a longer one is cut with a
+    ``CUT_FADE_S`` fade-out. ``info["added_phrase"]`` names the event, for updating captions.
+    """
+
+    manipulation = "addition"
+    name = "event-addition"
+
+    def __init__(self, donors: Sequence[Donor], snr_db: tuple[float, float] = (0.0, 10.0)):
+        low, high = (float(v) for v in snr_db)
+        if low > high:
+            raise ValueError(f"snr_db range {snr_db} has low > high")
+        self.snr_db = (low, high)
+        self.pool = DonorPool(donors, self.name)
+
+    def regenerate(self, request: RegionRequest) -> RegionResult:
+        start, stop = region_span(request)
+        length, rate = stop - start, request.sample_rate
+        rng = request_rng(self.name, request)
+        donor = self.pool.choose(request.clip_id, rng)
+        snr_db = float(rng.uniform(*self.snr_db))
+        original = np.asarray(request.audio[start:stop], dtype=np.float64)
+        reference = _rms(original)
+        if reference < MIN_REGION_RMS:
+            raise RejectedInput(request.clip_id, f"region {request.region} is silent: the addition SNR is undefined")
+        event = np.asarray(self.pool.audio_at(donor, rate), dtype=np.float64)
+        cut = len(event) > length
+        event = fade_out_tail(event[:length], round(CUT_FADE_S * rate)) if cut else event
+        level = _rms(event)
+        if level == 0.0:
+            raise RejectedInput(donor.id, "donor event is silent")
+        gain = reference * 10.0 ** (snr_db / 20.0) / level
+        mixed = original.copy()
+        mixed[: len(event)] += gain * event
+        info = {
+            "donor_id": donor.id,
+            "snr_db": round(snr_db, 4),
+            "event_phrase": donor.phrase,
+            "added_phrase": donor.phrase,
+            "event_s": round(len(event) / rate, 6),
+            "event_cut": cut,
+            "clipped": bool(np.abs(mixed).max() > 1.0),
+        }
+        return RegionResult(audio=mixed.astype(np.float32), sample_rate=rate, info=info)

@@ -1,0 +1,50 @@
+"""Genuine splice: the region is filled with a stretch of another real recording."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from regenerate.base import Donor, RegionRequest, RegionResult, SingleRegenerator
+from regenerate.weightfree.common import DonorPool, region_span, request_rng, tile_crossfaded
+
+#: Equal-power crossfade used when a donor shorter than the region is looped.
+TILE_CROSSFADE_S = 0.01
+
+
+class GenuineSpliceRegenerator(SingleRegenerator):
+    """``manipulation="splice"``: copy a seeded stretch of a seeded donor (never the clip itself).
+
+    Donors at least as long as the region are preferred; the stretch is then the donor's samples
+    (at the request's rate) verbatim. Only when every donor is shorter is one looped, with
+    equal-power crossfades of ``TILE_CROSSFADE_S`` at the joins. No level change is made here
+    (loudness matching is the splicer's job).
+    """
+
+    manipulation = "splice"
+    name = "genuine-splice"
+
+    def __init__(self, donors: Sequence[Donor]):
+        self.pool = DonorPool(donors, self.name)
+
+    def regenerate(self, request: RegionRequest) -> RegionResult:
+        start, stop = region_span(request)
+        length, rate = stop - start, request.sample_rate
+        rng = request_rng(self.name, request)
+        donor = self.pool.choose(request.clip_id, rng, min_seconds=length / rate)
+        source = self.pool.audio_at(donor, rate)
+        looped = len(source) < length
+        if looped:
+            offset = 0
+            audio = tile_crossfaded(source, length, round(TILE_CROSSFADE_S * rate))
+        else:
+            offset = int(rng.integers(len(source) - length + 1))
+            audio = source[offset : offset + length].copy()
+        info = {
+            "donor_id": donor.id,
+            "donor_offset_s": round(offset / rate, 6),
+            "donor_phrase": donor.phrase,
+            "looped": looped,
+        }
+        return RegionResult(audio=np.asarray(audio, dtype=np.float32), sample_rate=rate, info=info)
