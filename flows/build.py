@@ -128,7 +128,8 @@ def _prepare(job: ClipJob, ctx: BuildContext, results: dict) -> _Prepared:
     )
     duration = len(audio) / rate
     if policy.min_s is not None and duration < policy.min_s:
-        raise RejectedInput(job.source_path, f"clip is {duration:.3f} s, shorter than the minimum region {policy.min_s} s")
+        reason = f"clip is {duration:.3f} s, shorter than the minimum region {policy.min_s} s"
+        raise RejectedInput(job.source_path, reason)
     try:
         region, how = grounding.select_region(
             job.source.id, duration, results.get(job.source.id), policy, job.seed, audio=audio, sample_rate=rate

@@ -32,7 +32,8 @@ def bad_input_corpus(tmp_path_factory, kit_dir):
         "good_mp3": _write(root / "good.mp3", mix, rate, format="MP3", subtype="MPEG_LAYER_III"),
         "stereo_48k_24bit": _write(root / "st.wav", np.stack([mix, mix], 1)[: 7 * rate], rate, subtype="PCM_24"),
         "rate_8k": _write(root / "r8.wav", mix[::4], 8000),
-        "rate_22k": _write(root / "r22.wav", np.interp(np.arange(220500) * rate / 22050, np.arange(len(mix)), mix), 22050),
+        "rate_22k": _write(root / "r22.wav", np.interp(np.arange(220500) * rate / 22050, np.arange(len(mix)), mix),
+                           22050),
         "rate_44k": _write(root / "r44.flac", np.repeat(mix, 2)[:441000] * 0.5, 44100),
         "corrupt": root / "corrupt.wav",
         "empty": _write(root / "empty.wav", np.zeros(0), rate),
@@ -57,7 +58,8 @@ def bad_input_corpus(tmp_path_factory, kit_dir):
     shutil.copy(kit_dir / "LICENSES.md", out / "LICENSES.md")
     recipe = get_recipe("weight-free", backends=("vocoder",))
     kept, rejections = run_build(out, read_manifest(root / "sources.jsonl"), root, recipe, seed=1,
-                                 grounding_path=str(grounding), donors=(("ev", str(kit_dir / "ev_cow_moo_1.flac"), "a cow moos"),),
+                                 grounding_path=str(grounding),
+                                 donors=(("ev", str(kit_dir / "ev_cow_moo_1.flac"), "a cow moos"),),
                                  executor=thread_executor(2, progress=False))
     return out, root, kept, rejections
 
