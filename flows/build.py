@@ -127,9 +127,6 @@ def _prepare(job: ClipJob, ctx: BuildContext, results: dict) -> _Prepared:
         grid_s=ctx.recipe.grid_s, phrase_choice=ctx.recipe.phrase_choice,
     )
     duration = len(audio) / rate
-    if policy.min_s is not None and duration < policy.min_s:
-        reason = f"clip is {duration:.3f} s, shorter than the minimum region {policy.min_s} s"
-        raise RejectedInput(job.source_path, reason)
     try:
         region, how = grounding.select_region(
             job.source.id, duration, results.get(job.source.id), policy, job.seed, audio=audio, sample_rate=rate

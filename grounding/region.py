@@ -153,6 +153,9 @@ def select_region(
     """
     if not (math.isfinite(duration_s) and duration_s > 0):
         raise RejectedInput(clip_id, f"clip duration {duration_s!r} s is not positive")
+    if policy.min_s is not None and duration_s + _STEP_EPS < policy.min_s:
+        reason = f"clip of {duration_s:.3f} s is shorter than the minimum region ({policy.min_s} s)"
+        raise RejectedInput(clip_id, reason)
     rng = clip_rng(seed, clip_id)
     if results:
         segment = _choose(clip_id, duration_s, list(results), policy.phrase_choice, rng)
