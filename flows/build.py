@@ -167,6 +167,22 @@ def _write_pair(prep: _Prepared, result: RegionResult, ctx: BuildContext) -> lis
     return records
 
 
+def _regenerate_group(regenerator: Any, requests: list[RegionRequest]) -> list[RegionResult | RejectedInput]:
+    """One batched call; if it rejects, retry one by one so a single bad request rejects only itself."""
+    try:
+        return list(regenerator.regenerate_batch(requests))
+    except RejectedInput as err:
+        if len(requests) == 1:
+            return [err]
+    made: list[RegionResult | RejectedInput] = []
+    for request in requests:
+        try:
+            made.append(regenerator.regenerate(request))
+        except RejectedInput as err:
+            made.append(err)
+    return made
+
+
 def run_jobs(jobs: Sequence[ClipJob], ctx: BuildContext) -> list[tuple[list[ClipRecord], Rejection | None]]:
     """Run a batch of jobs: finished ones are loaded, the rest are regenerated together per backend."""
     outcomes: dict[str, tuple[list[ClipRecord], Rejection | None]] = {}
@@ -187,10 +203,7 @@ def run_jobs(jobs: Sequence[ClipJob], ctx: BuildContext) -> list[tuple[list[Clip
         for backend in sorted({p.job.backend for p in pending}):
             group = [p for p in pending if p.job.backend == backend]
             regenerator = regenerators[backend]
-            try:
-                made = regenerator.regenerate_batch([p.request for p in group])
-            except RejectedInput as err:
-                made = [err] * len(group)
+            made = _regenerate_group(regenerator, [p.request for p in group])
             for prep, result in zip(group, made, strict=True):
                 if isinstance(result, RejectedInput):
                     outcome: tuple[list[ClipRecord], Rejection | None] = (

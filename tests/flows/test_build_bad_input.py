@@ -100,3 +100,23 @@ def test_the_rest_is_built_bit_exact_outside_regions(bad_input_corpus):
     assert fake.extra["region_from"].startswith("grounding")
     assert onset <= 3.0 and offset >= 3.4 and offset - onset == pytest.approx(1.0)
     assert not list(out.rglob("*.part"))
+
+
+def test_one_rejected_request_in_a_batch_rejects_only_itself(real_clip):
+    from flows.build import _regenerate_group
+    from pipeline.errors import RejectedInput
+    from regenerate import RegionRequest, RegionResult, SingleRegenerator
+
+    class RejectsSilence(SingleRegenerator):
+        manipulation, name = "test", "test"
+
+        def regenerate(self, request):
+            if not request.audio.any():
+                raise RejectedInput(request.clip_id, "silent")
+            return RegionResult(request.audio[:10], request.sample_rate)
+
+    audio, rate = real_clip
+    requests = [RegionRequest(str(i), a, rate, (0.0, 1.0), "c", 0) for i, a in enumerate([audio, audio * 0, audio])]
+    made = _regenerate_group(RejectsSilence(), requests)
+    assert [type(m).__name__ for m in made] == ["RegionResult", "RejectedInput", "RegionResult"]
+    assert _regenerate_group(RejectsSilence(), requests[1:2])[0].reason == "silent"
