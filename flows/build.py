@@ -46,7 +46,14 @@ class BuildContext:
 
     @property
     def key(self) -> str:
+        """Identity of what this context loads (per-process cache key)."""
         return config_hash([self.recipe.to_dict(), self.grounding_path, self.donors, self.device])
+
+    def content_key(self) -> str:
+        """Identity of what this context produces: file contents, not paths, so a moved corpus resumes."""
+        grounding_sha = sha256_file(self.grounding_path) if self.grounding_path else None
+        donor_shas = [(d_id, sha256_file(path), phrase) for d_id, path, phrase in self.donors]
+        return config_hash([self.recipe.to_dict(), grounding_sha, donor_shas, self.device])
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,7 @@ def plan_jobs(
         else:
             unique[record.id] = record
     splits = corpus.assign_splits(list(unique), ctx.seed)
+    context_key = ctx.content_key()
     backends = ctx.recipe.backends
     order = sorted(unique, key=lambda s: _stable_int(ctx.seed, "backend", s))
     jobs = []
@@ -104,7 +112,7 @@ def plan_jobs(
         record = unique[source_id]
         backend = backends[rank % len(backends)]
         clip_seed = _stable_int(ctx.seed, source_id)
-        key = config_hash([record.sha256, ctx.key, backend, clip_seed, splits[source_id]])
+        key = config_hash([record.sha256, context_key, backend, clip_seed, splits[source_id]])
         jobs.append(ClipJob(key, record, str(record.resolve_audio(root)), splits[source_id], backend, clip_seed))
     return sorted(jobs, key=lambda j: (j.split, j.source.id)), rejections
 
@@ -277,6 +285,7 @@ def run_build(
     """Build a corpus into ``out`` (resumable) and finalise its manifest; returns (records, rejections)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    corpus.remove_partial_files(out)
     ctx = BuildContext(str(out), recipe, seed, grounding_path, donors or source_donors(sources, root, seed=seed),
                        device)
     jobs, rejections = plan_jobs(sources, root, ctx)
@@ -303,6 +312,7 @@ def build_demo(
 
     kit = Path(kit_dir) if kit_dir else default_kit_dir()
     out = Path(out)
+    corpus.remove_partial_files(out)
     manifest, grounding_json = compose_demo_sources(out / "sources", max(1, (clips + 1) // 2), seed, kit)
     shutil.copyfile(kit / "LICENSES.md", out / "LICENSES.md")
     sources, root = load_sources(manifest)

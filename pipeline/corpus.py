@@ -46,6 +46,17 @@ def assign_splits(
     return {ids[i]: splits[rank] for rank, i in enumerate(order)}
 
 
+def remove_partial_files(out: str | Path) -> int:
+    """Delete temporary ``.*.part`` files a killed build left under ``out`` (only one build per folder)."""
+    out = Path(out)
+    if not out.is_dir():
+        return 0
+    partial = list(out.rglob(".*.part"))
+    for path in partial:
+        path.unlink(missing_ok=True)
+    return len(partial)
+
+
 def job_record_path(out: str | Path, key: str) -> Path:
     return Path(out) / RECORDS_DIR / f"{key}.json"
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.fft
 import scipy.sparse
+from threadpoolctl import threadpool_limits
 
 from pipeline.errors import RejectedInput
 from regenerate.base import RegionRequest, RegionResult, SingleRegenerator
@@ -166,6 +167,12 @@ class GriffinLimRegenerator(SingleRegenerator):
         return np.log(np.maximum((bank @ np.abs(self.stft.forward(audio)).T).T, LOG_FLOOR))
 
     def regenerate(self, request: RegionRequest) -> RegionResult:
+        # One BLAS thread: multi-threaded BLAS sums in a different order, and the corpus must be
+        # byte-identical whether it is built on threads or on single-threaded Dask workers.
+        with threadpool_limits(limits=1):
+            return self._regenerate(request)
+
+    def _regenerate(self, request: RegionRequest) -> RegionResult:
         start, stop = region_span(request)
         n_fft = self.stft.n_fft
         ctx_start, ctx_stop = max(0, start - n_fft), min(len(request.audio), stop + n_fft)

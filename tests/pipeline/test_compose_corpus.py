@@ -76,3 +76,16 @@ def test_finalize_writes_ordered_manifest_and_fakesound_json(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["clips"] == 3 and summary["fakes"] == 1 and summary["counts"]["test/splice/-"] == 1
     assert (tmp_path / "rejected.jsonl").read_text().count("\n") == 1
+
+
+def test_partial_files_of_a_killed_build_are_swept(tmp_path):
+    from pipeline.corpus import remove_partial_files
+
+    (tmp_path / "audio" / "train").mkdir(parents=True)
+    leftover = tmp_path / "audio" / "train" / ".x.wav.abc123.wav.part"
+    leftover.write_bytes(b"half")
+    finished = tmp_path / "audio" / "train" / "x.wav"
+    finished.write_bytes(b"whole")
+    assert remove_partial_files(tmp_path) == 1
+    assert not leftover.exists() and finished.exists()
+    assert remove_partial_files(tmp_path / "missing") == 0

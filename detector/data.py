@@ -1,0 +1,108 @@
+"""Corpus loading for training: records -> decoded waves (cached) -> fixed-length crops with frame labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from detector.augment import AugmentConfig, augment_wave
+from pipeline.audio_io import read_audio
+from pipeline.manifest import ClipRecord, read_manifest
+from pipeline.timemath import segments_to_frame_labels
+
+MANIFEST_NAME = "manifest.jsonl"
+
+
+def load_corpus(corpus_dir: str | Path) -> list[ClipRecord]:
+    """Records of a corpus folder (``manifest.jsonl`` inside it)."""
+    path = Path(corpus_dir) / MANIFEST_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{corpus_dir}: no {MANIFEST_NAME} (not a corpus folder)")
+    return read_manifest(path)
+
+
+def split_records(
+    records: Sequence[ClipRecord], split: str, holdout_manipulation: str | None = None
+) -> list[ClipRecord]:
+    """Records of ``split``, without fakes of ``holdout_manipulation`` (kept out of training/validation)."""
+    return [
+        r for r in records
+        if r.split == split and not (holdout_manipulation and r.manipulation == holdout_manipulation)
+    ]
+
+
+def frame_targets(record: ClipRecord, num_samples: int, sample_rate: int, frame_s: float, frames: int) -> np.ndarray:
+    """Frame labels at the front-end's own resolution, exactly ``frames`` long."""
+    labels = segments_to_frame_labels(record.segments, num_samples / sample_rate, frame_s=frame_s)
+    out = np.zeros(frames, dtype=np.float32)
+    out[: min(frames, len(labels))] = labels[:frames]
+    return out
+
+
+@dataclass
+class Batch:
+    """Waves ``(B, samples)``, frame labels and validity mask ``(B, frames)``, clip labels ``(B,)``."""
+
+    wave: torch.Tensor
+    frame_labels: torch.Tensor
+    frame_mask: torch.Tensor
+    clip_labels: torch.Tensor
+
+
+class CropDataset(torch.utils.data.Dataset):
+    """Training clips as ``window_s`` crops (random offset when longer, zero-padded and masked when shorter).
+
+    Waves are decoded once at ``sample_rate`` and kept in memory; crop offsets and augmentation are
+    drawn from ``(seed, epoch, index)`` so a resumed run sees the same data.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[ClipRecord],
+        root: str | Path,
+        sample_rate: int,
+        frame_s: float,
+        num_frames,
+        window_s: float,
+        augment: AugmentConfig | None = None,
+        seed: int = 0,
+    ):
+        self.records = list(records)
+        self.waves = [read_audio(r.resolve_audio(root), sample_rate)[0] for r in self.records]
+        self.sample_rate, self.frame_s, self.num_frames = sample_rate, frame_s, num_frames
+        hop = round(frame_s * sample_rate)
+        self.window = max(hop, round(window_s * sample_rate) // hop * hop)
+        self.augment, self.seed, self.epoch = augment, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([self.seed, self.epoch, i])
+        wave, record = self.waves[i], self.records[i]
+        frames_total = self.num_frames(len(wave))
+        labels = frame_targets(record, len(wave), self.sample_rate, self.frame_s, frames_total)
+        hop = round(self.frame_s * self.sample_rate)
+        start_frame = int(rng.integers(0, (len(wave) - self.window) // hop + 1)) if len(wave) > self.window else 0
+        crop = wave[start_frame * hop : start_frame * hop + self.window]
+        if self.augment is not None:
+            crop = augment_wave(crop, self.sample_rate, rng, self.augment)
+        n_frames = self.num_frames(self.window)
+        valid = min(n_frames, self.num_frames(len(crop)))
+        out_labels = np.zeros(n_frames, dtype=np.float32)
+        out_labels[:valid] = labels[start_frame : start_frame + valid]
+        mask = np.zeros(n_frames, dtype=np.float32)
+        mask[:valid] = 1.0
+        padded = np.zeros(self.window, dtype=np.float32)
+        padded[: len(crop)] = crop
+        return padded, out_labels, mask
+
+
+def collate(items: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Batch:
+    waves, labels, masks = (torch.from_numpy(np.stack(x)) for x in zip(*items, strict=True))
+    clip = (labels * masks).amax(dim=1)
+    return Batch(wave=waves, frame_labels=labels, frame_mask=masks, clip_labels=clip)

@@ -1,0 +1,130 @@
+"""Score a detector on manifest records and compute metrics with bootstrap CIs, overall and per manipulation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from detector import metrics as M
+from detector.inference import Detector, Region
+from pipeline.errors import RejectedInput
+from pipeline.manifest import ClipRecord
+from pipeline.timemath import Segment
+
+POINT_METRICS = ("eer", "auc", "acc_any_frame", "acc_clip", "seg_f1_1s", "seg_f1_20ms", "event_f1")
+
+
+def json_safe(obj: Any) -> Any:
+    """NaN/inf -> None so the output is strict JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+@dataclass
+class ClipPrediction:
+    """A record's truth next to the detector's output (frame scores at 20 ms)."""
+
+    id: str
+    label: int
+    manipulation: str
+    split: str
+    segments: list[Segment]
+    score: float
+    regions: list[Region]
+    frame_scores: np.ndarray = field(repr=False)
+    audio_path: str = ""
+
+    @property
+    def estimated(self) -> list[Segment]:
+        return [(a, b) for a, b, _ in self.regions]
+
+
+def predict_records(
+    detector: Detector, records: Sequence[ClipRecord], root: str | Path, progress: bool = False
+) -> tuple[list[ClipPrediction], list[str]]:
+    """Run ``detector`` on each record's audio; returns predictions and one-line errors for bad files."""
+    preds, errors = [], []
+    for r in tqdm(records, desc="detect", disable=not progress, leave=False):
+        path = r.resolve_audio(root)
+        try:
+            d = detector.detect_file(path)
+        except RejectedInput as err:
+            errors.append(str(err))
+            continue
+        preds.append(
+            ClipPrediction(
+                id=r.id, label=r.label, manipulation=r.manipulation, split=r.split, segments=list(r.segments),
+                score=d.score, regions=d.regions, frame_scores=d.frame_scores, audio_path=str(path),
+            )
+        )
+    return preds, errors
+
+
+def _with_ci(value: float, ci: tuple[float, float]) -> dict[str, float]:
+    return {"value": value, "ci_low": ci[0], "ci_high": ci[1]}
+
+
+def compute_metrics(
+    preds: Sequence[ClipPrediction], threshold: float = 0.5, n_boot: int = 1000, seed: int = 0
+) -> dict[str, object]:
+    """All metrics for a set of predictions, each as ``{value, ci_low, ci_high}`` (95 % stratified bootstrap)."""
+    labels = np.array([p.label for p in preds], dtype=np.int64)
+    scores = np.array([p.score for p in preds], dtype=np.float64)
+    any_frame = np.array([bool(np.any(p.frame_scores > threshold)) for p in preds])
+    seg1 = np.array([M.segment_counts(p.segments, p.estimated, 1.0) for p in preds]).reshape(-1, 3)
+    seg20 = np.array([M.segment_counts(p.segments, p.estimated, 0.02) for p in preds]).reshape(-1, 3)
+    event = np.array([M.event_counts(p.segments, p.estimated, 0.25) for p in preds]).reshape(-1, 3)
+    both = len(set(labels.tolist())) == 2
+
+    stats = {
+        "eer": (lambda i: M.eer(labels[i], scores[i])) if both else None,
+        "auc": (lambda i: M.roc_auc(labels[i], scores[i])) if both else None,
+        "acc_any_frame": lambda i: float(np.mean(any_frame[i] == labels[i].astype(bool))),
+        "acc_clip": lambda i: float(np.mean((scores[i] >= threshold) == labels[i].astype(bool))),
+        "seg_f1_1s": lambda i: M.prf(*seg1[i].sum(axis=0))["f1"],
+        "seg_f1_20ms": lambda i: M.prf(*seg20[i].sum(axis=0))["f1"],
+        "event_f1": lambda i: M.prf(*event[i].sum(axis=0))["f1"],
+    }
+    out: dict[str, object] = {"n_clips": len(preds), "n_fake": int(labels.sum()), "n_real": int((labels == 0).sum())}
+    everything = np.arange(len(preds))
+    for k, (name, fn) in enumerate(stats.items()):
+        if fn is None or len(preds) == 0:
+            out[name] = _with_ci(math.nan, (math.nan, math.nan))
+            continue
+        ci = M.bootstrap_ci(fn, labels, n_boot=n_boot, seed=seed + k) if n_boot > 0 else (math.nan, math.nan)
+        out[name] = _with_ci(fn(everything), ci)
+    out["seg_1s"] = M.prf(*seg1.sum(axis=0))
+    out["seg_20ms"] = M.prf(*seg20.sum(axis=0))
+    out["event"] = M.prf(*event.sum(axis=0))
+    return out
+
+
+def metrics_by_group(
+    preds: Sequence[ClipPrediction], threshold: float = 0.5, n_boot: int = 1000, seed: int = 0
+) -> dict[str, dict[str, object]]:
+    """``{"all": ..., "<manipulation>": ...}``; a manipulation's group is its fakes plus every real clip."""
+    groups = {"all": list(preds)}
+    reals = [p for p in preds if p.label == 0]
+    for m in sorted({p.manipulation for p in preds if p.label == 1}):
+        groups[m] = [p for p in preds if p.label == 1 and p.manipulation == m] + reals
+    return {name: compute_metrics(g, threshold, n_boot, seed) for name, g in groups.items()}
+
+
+def selection_score(m: dict[str, object]) -> float:
+    """Checkpoint-selection value on validation (higher is better): mean of (1 - EER) and segment F1 at 1 s."""
+    eer_v = m["eer"]["value"]  # type: ignore[index]
+    f1 = m["seg_f1_1s"]["value"]  # type: ignore[index]
+    eer_term = 0.0 if math.isnan(eer_v) else 1.0 - eer_v
+    f1_term = 0.0 if math.isnan(f1) else f1
+    return 0.5 * (eer_term + f1_term)

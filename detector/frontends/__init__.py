@@ -1,0 +1,55 @@
+"""Front-end registry: a name (and options) -> a :class:`Frontend`.
+
+``logmel`` is built in; ``eat`` and transformers-native encoders (``wavlm``, ``ast``, ``wav2vec2``,
+``hf:<hub id or local folder>``) are imported only when asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from detector.frontends.base import Frontend
+from detector.frontends.logmel import LogMelFrontend
+
+#: Hub ids used when a transformers front-end is named without ``id_or_path``.
+HF_DEFAULT_IDS = {
+    "wavlm": "microsoft/wavlm-large",
+    "ast": "MIT/ast-finetuned-audioset-10-10-0.4593",
+    "wav2vec2": "facebook/wav2vec2-base",
+}
+FRONTEND_NAMES = ("logmel", "eat", *HF_DEFAULT_IDS, "hf:<id_or_path>")
+
+
+def create_frontend(name: str, **kwargs: Any) -> Frontend:
+    """Build front-end ``name``.
+
+    For ``eat``/HF names, ``id_or_path`` (hub id or local folder) selects pretrained weights, defaulting
+    to the official EAT-base / the name's default hub id; ``eat`` with an explicit ``config`` (an
+    ``EATConfig`` or its dict, e.g. a tiny one for tests) is built randomly initialised instead.
+    """
+    if name == "logmel":
+        return LogMelFrontend(**kwargs)
+    if name == "eat":
+        from detector.frontends import eat
+
+        if isinstance(kwargs.get("config"), dict):
+            kwargs["config"] = eat.EATConfig(**kwargs["config"])
+        if isinstance(kwargs.get("inputs"), dict):
+            inputs = dict(kwargs["inputs"])
+            if isinstance(inputs.get("fbank"), dict):
+                inputs["fbank"] = eat.KaldiFbankConfig(**inputs["fbank"])
+            kwargs["inputs"] = eat.EATInputConfig(**inputs)
+        if "config" in kwargs:  # an explicit (e.g. tiny) architecture, randomly initialised
+            kwargs.pop("id_or_path", None)
+            return eat.EATFrontend(**kwargs)
+        return eat.EATFrontend.from_pretrained(kwargs.pop("id_or_path", None) or eat.DEFAULT_EAT_ID, **kwargs)
+    if name in HF_DEFAULT_IDS or name.startswith("hf:"):
+        from detector.frontends.hf import HFFrontend
+
+        explicit = kwargs.pop("id_or_path", None)
+        id_or_path = name[3:] if name.startswith("hf:") else explicit or HF_DEFAULT_IDS[name]
+        return HFFrontend.from_pretrained(id_or_path, **kwargs)
+    raise ValueError(f"unknown front-end {name!r} (known: {', '.join(FRONTEND_NAMES)})")
+
+
+__all__ = ["FRONTEND_NAMES", "Frontend", "LogMelFrontend", "create_frontend"]

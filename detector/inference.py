@@ -1,0 +1,165 @@
+"""Inference on audio of any length and rate: windows -> frame and clip probabilities -> fake regions.
+
+Audio longer than the model's window is cut into ``window_s`` windows every ``hop_s`` seconds
+(the last one ends at the end of the audio); overlapping frame probabilities are averaged with
+weights that fall off towards each window's edges, and the clip score is the largest window score.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import torch
+
+from detector.model import DetectorModel, load_model, resolve_device
+from pipeline.audio_io import read_audio
+from pipeline.errors import RejectedInput
+from pipeline.timemath import DEFAULT_FRAME_S, frame_labels_to_segments, resample_frame_scores
+
+Region = tuple[float, float, float]  # onset s, offset s, score
+
+
+@dataclass
+class Detection:
+    """One file's result: clip score and decision, fake regions, and frame scores at 20 ms."""
+
+    file: str
+    score: float
+    is_fake: bool
+    regions: list[Region]
+    duration: float
+    frame_scores: np.ndarray = field(repr=False)
+
+    def to_json(self) -> dict:
+        return {
+            "file": self.file, "score": round(self.score, 6), "is_fake": self.is_fake,
+            "regions": [[on, off, round(s, 6)] for on, off, s in self.regions],
+        }
+
+
+def window_starts(num_samples: int, window: int, hop: int) -> list[int]:
+    """Window start samples: every ``hop`` until a window reaches the end (a single window for short audio)."""
+    starts = [0]
+    while starts[-1] + window < num_samples:
+        starts.append(starts[-1] + hop)
+    return starts
+
+
+def _edge_weights(n: int, ramp: int) -> np.ndarray:
+    i = np.arange(n)
+    return np.clip(np.minimum(i + 1, n - i) / max(1, ramp), 1e-3, 1.0)
+
+
+def scores_to_regions(
+    frame_scores: np.ndarray, threshold: float, duration: float, frame_s: float = DEFAULT_FRAME_S
+) -> list[Region]:
+    """Runs of frames above ``threshold`` as ``(onset, offset, max score)``, offsets clipped to ``duration``."""
+    regions = []
+    for onset, offset in frame_labels_to_segments(frame_scores, frame_s, threshold):
+        a, b = round(onset / frame_s), round(offset / frame_s)
+        regions.append((onset, min(offset, round(duration, 6)), float(np.max(frame_scores[a:b]))))
+    return regions
+
+
+class Detector:
+    """A loaded model plus the decision threshold; call :meth:`detect_file` or :meth:`predict_wave`."""
+
+    def __init__(self, model: DetectorModel, threshold: float = 0.5, device: str | torch.device = "cpu"):
+        self.device = resolve_device(str(device)) if not isinstance(device, torch.device) else device
+        self.model = model.to(self.device).eval()
+        self.threshold = threshold
+
+    @classmethod
+    def from_checkpoint(cls, ckpt_dir: str | Path, threshold: float = 0.5, device: str = "auto") -> Detector:
+        dev = resolve_device(device)
+        return cls(load_model(ckpt_dir, dev), threshold, dev)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.model.sample_rate
+
+    @torch.inference_mode()
+    def predict_wave(self, wave: np.ndarray) -> tuple[float, np.ndarray]:
+        """Clip probability and frame probabilities at the model's own ``frame_s`` for mono ``wave``."""
+        cfg, sr, hop_len = self.model.config, self.sample_rate, round(self.model.frame_s * self.sample_rate)
+        window = max(hop_len, round(cfg.window_s * sr) // hop_len * hop_len)
+        hop = max(hop_len, round(cfg.hop_s * sr) // hop_len * hop_len)
+        n = len(wave)
+        total = self.model.num_frames(n)
+        acc, norm = np.zeros(total), np.zeros(total)
+        clip = 0.0
+        ramp = max(1, (window - hop) // hop_len)
+        for start in window_starts(n, window, hop):
+            chunk = torch.from_numpy(np.ascontiguousarray(wave[start : start + window], dtype=np.float32))
+            frame_logits, clip_logits = self.model(chunk.unsqueeze(0).to(self.device))
+            probs = torch.sigmoid(frame_logits[0].float()).cpu().numpy()
+            clip = max(clip, float(torch.sigmoid(clip_logits[0].float())))
+            first = start // hop_len
+            probs = probs[: total - first]
+            w = _edge_weights(len(probs), ramp) if n > window else np.ones(len(probs))
+            acc[first : first + len(probs)] += w * probs
+            norm[first : first + len(probs)] += w
+        return clip, (acc / np.maximum(norm, 1e-12)).astype(np.float32)
+
+    def detect_wave(self, wave: np.ndarray, name: str = "<array>") -> Detection:
+        """Detection for a mono wave at the model's sample rate."""
+        duration = len(wave) / self.sample_rate
+        clip, frames = self.predict_wave(wave)
+        scores20 = resample_frame_scores(frames, self.model.frame_s, DEFAULT_FRAME_S, duration)
+        return Detection(
+            file=name, score=clip, is_fake=clip >= self.threshold,
+            regions=scores_to_regions(scores20, self.threshold, duration), duration=duration, frame_scores=scores20,
+        )
+
+    def detect_file(self, path: str | Path) -> Detection:
+        """Read ``path`` at the model's rate (raises :class:`RejectedInput` for bad files) and detect."""
+        wave, _ = read_audio(path, sample_rate=self.sample_rate)
+        return self.detect_wave(wave, str(path))
+
+    def detect_files(self, paths: Iterable[str | Path]) -> Iterator[Detection | RejectedInput]:
+        """Each file's detection, or the one-line error for a file that cannot be used."""
+        for path in paths:
+            try:
+                yield self.detect_file(path)
+            except RejectedInput as err:
+                yield err
+
+
+def format_table(detections: Iterable[Detection]) -> str:
+    """Human-readable table: file, score, decision, regions."""
+    rows = [("file", "score", "decision", "fake regions (onset-offset s @score)")]
+    for d in detections:
+        regions = ", ".join(f"{a:.2f}-{b:.2f}@{s:.2f}" for a, b, s in d.regions) or "-"
+        rows.append((d.file, f"{d.score:.3f}", "FAKE" if d.is_fake else "real", regions))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(
+        "  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].ljust(widths[2]), r[3]]) for r in rows
+    )
+
+
+def run_detect(
+    paths: Sequence[str | Path], ckpt_dir: str | Path, threshold: float = 0.5, as_json: bool = False,
+    device: str = "auto", out: TextIO | None = None, err: TextIO | None = None,
+) -> int:
+    """``fakesound detect``: print each file's result (table or JSON list); bad files get a one-line error
+    on ``err`` and the others carry on. Returns 1 if any file failed, else 0."""
+    out, err = out or sys.stdout, err or sys.stderr
+    detector = Detector.from_checkpoint(ckpt_dir, threshold=threshold, device=device)
+    done, failed = [], 0
+    for result in detector.detect_files(paths):
+        if isinstance(result, RejectedInput):
+            failed += 1
+            print(f"error: {result}", file=err)
+        else:
+            done.append(result)
+    if as_json:
+        print(json.dumps([d.to_json() for d in done], indent=2), file=out)
+    elif done:
+        print(format_table(done), file=out)
+    return 1 if failed else 0

@@ -1,0 +1,232 @@
+"""Training loop: every trainable parameter optimised, validation-selected checkpoints, resumable.
+
+Output folder (``CKPT_DIR``): ``model.safetensors`` + ``config.json`` (best epoch by the validation
+selection score), ``metrics.json`` (history and best validation metrics) and ``train_state.pt``
+(latest weights, optimiser, scheduler, scaler, epoch) for ``resume=True``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from detector.augment import AugmentConfig
+from detector.data import CropDataset, collate, load_corpus, split_records
+from detector.evaluate import compute_metrics, json_safe, predict_records, selection_score
+from detector.inference import Detector
+from detector.losses import detection_loss
+from detector.model import DetectorConfig, DetectorModel, build_model, read_config, resolve_device, save_model
+from pipeline.atomic import atomic_path, atomic_write_text
+from pipeline.hashing import config_hash
+from pipeline.manifest import ClipRecord
+
+STATE_FILE = "train_state.pt"
+METRICS_FILE = "metrics.json"
+
+
+@dataclass
+class TrainConfig:
+    """How to train (the same for every back-end that is compared)."""
+
+    epochs: int = 30
+    batch_size: int = 8
+    lr: float = 2e-3
+    weight_decay: float = 1e-2
+    warmup_steps: int = 30
+    clip_loss_weight: float = 0.5
+    boundary_weight: float = 1.0
+    boundary_frames: int = 2
+    augment: AugmentConfig | None = field(default_factory=AugmentConfig)
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    holdout_manipulation: str | None = None
+    val_fraction: float = 0.15
+    threshold: float = 0.5
+    progress: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
+        if isinstance(data.get("augment"), dict):
+            aug = data["augment"]
+            data["augment"] = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in aug.items()})
+        return cls(**data)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train_val_records(
+    records: list[ClipRecord], holdout: str | None, val_fraction: float, seed: int
+) -> tuple[list[ClipRecord], list[ClipRecord]]:
+    """The train and val splits (held-out manipulation removed); without a val split, a seeded share of
+    training *sources* is moved to validation so a source's real clip and its fakes stay together."""
+    train, val = split_records(records, "train", holdout), split_records(records, "val", holdout)
+    if not train:
+        raise ValueError("corpus has no training clips (split 'train')")
+    if val:
+        return train, val
+    sources = sorted({r.source_id for r in train})
+    rng = np.random.default_rng(seed)
+    held = set(rng.permutation(sources)[: max(1, round(val_fraction * len(sources)))].tolist())
+    return [r for r in train if r.source_id not in held], [r for r in train if r.source_id in held]
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up, then cosine decay to zero."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def trainable_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """Every parameter that requires grad: front-end (unless frozen), back-end and both heads."""
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def train_step(
+    model: DetectorModel, batch, optimizer, scaler, cfg: TrainConfig, device: torch.device
+) -> dict[str, float]:
+    """One optimisation step on ``batch``; returns the loss terms."""
+    use_amp = cfg.amp and device.type == "cuda"
+    with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+        frame_logits, clip_logits = model(batch.wave.to(device))
+    loss, terms = detection_loss(
+        frame_logits, clip_logits, batch.frame_labels.to(device), batch.frame_mask.to(device),
+        batch.clip_labels.to(device), cfg.clip_loss_weight, cfg.boundary_weight, cfg.boundary_frames,
+    )
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return {"loss": float(loss.detach()), **terms}
+
+
+def validate(model: DetectorModel, records: list[ClipRecord], root: Path, cfg: TrainConfig, device) -> dict[str, Any]:
+    detector = Detector(model, cfg.threshold, device)
+    preds, errors = predict_records(detector, records, root)
+    if errors:
+        raise ValueError(f"validation audio unreadable: {errors[0]}")
+    return compute_metrics(preds, cfg.threshold, n_boot=0)
+
+
+def _run_hash(det_cfg: DetectorConfig, cfg: TrainConfig, corpus_dir: Path) -> str:
+    keep = {k: v for k, v in cfg.to_dict().items() if k not in ("epochs", "progress", "device")}
+    return config_hash({"detector": det_cfg.to_dict(), "train": keep, "corpus": str(corpus_dir.resolve())})
+
+
+def train(
+    corpus_dir: str | Path,
+    out_dir: str | Path,
+    detector_config: DetectorConfig | None = None,
+    train_config: TrainConfig | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """Train on a corpus folder's train split, select on its val split, write ``out_dir``; returns metrics."""
+    corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
+    det_cfg, cfg = detector_config or DetectorConfig(), train_config or TrainConfig()
+    device = resolve_device(cfg.device)
+    train_recs, val_recs = train_val_records(
+        load_corpus(corpus_dir), cfg.holdout_manipulation, cfg.val_fraction, cfg.seed
+    )
+    run_hash = _run_hash(det_cfg, cfg, corpus_dir)
+
+    seed_everything(cfg.seed)
+    model = build_model(det_cfg).to(device)
+    params = trainable_parameters(model)
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    dataset = CropDataset(
+        train_recs, corpus_dir, model.sample_rate, model.frame_s, model.num_frames, det_cfg.window_s, cfg.augment,
+        cfg.seed,
+    )
+    steps_per_epoch = math.ceil(len(dataset) / cfg.batch_size)
+    scheduler = make_scheduler(optimizer, cfg.warmup_steps, cfg.epochs * steps_per_epoch)
+    scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and device.type == "cuda")
+    start_epoch, best, history, elapsed = 0, -math.inf, [], 0.0
+    best_val: dict[str, Any] = {}
+
+    state_path = out_dir / STATE_FILE
+    if resume and state_path.is_file():
+        state = torch.load(state_path, map_location=device, weights_only=False)
+        if state["run_hash"] != run_hash:
+            raise ValueError(f"{out_dir}: cannot resume, the checkpoint was trained with another config or corpus")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        start_epoch, best, history, elapsed = state["epoch"], state["best"], state["history"], state["elapsed_s"]
+        best_val = state.get("best_val", {})
+        torch.set_rng_state(state["torch_rng"])
+
+    extra = {"train": cfg.to_dict(), "corpus": str(corpus_dir), "n_train": len(train_recs), "n_val": len(val_recs)}
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        dataset.epoch = epoch
+        loader = torch.utils.data.DataLoader(
+            dataset, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate,
+            generator=torch.Generator().manual_seed(cfg.seed * 100003 + epoch),
+        )
+        losses = []
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False)
+        for batch in bar:
+            terms = train_step(model, batch, optimizer, scaler, cfg, device)
+            scheduler.step()
+            losses.append(terms["loss"])
+            bar.set_postfix(loss=f"{terms['loss']:.3f}")
+        val = validate(model, val_recs, corpus_dir, cfg, device)
+        score = selection_score(val)
+        elapsed += time.perf_counter() - t0
+        row = {
+            "epoch": epoch + 1, "train_loss": float(np.mean(losses)), "val_eer": val["eer"]["value"],
+            "val_seg_f1_1s": val["seg_f1_1s"]["value"], "val_seg_f1_20ms": val["seg_f1_20ms"]["value"],
+            "val_score": score, "elapsed_s": round(elapsed, 2),
+        }
+        history.append(row)
+        if cfg.progress:
+            tqdm.write(json.dumps(json_safe(row)))
+        if score > best:
+            best, best_val = score, {**row, "metrics": val}
+            save_model(model, out_dir, extra)
+        with atomic_path(state_path) as tmp:
+            torch.save(
+                {
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "epoch": epoch + 1,
+                    "best": best, "best_val": best_val, "history": history, "elapsed_s": elapsed,
+                    "torch_rng": torch.get_rng_state(), "run_hash": run_hash,
+                },
+                tmp,
+            )
+        summary = {"best_epoch": best_val.get("epoch"), "best_val": best_val, "history": history,
+                   "train_seconds": round(elapsed, 2), "epochs_done": epoch + 1, **extra}
+        atomic_write_text(out_dir / METRICS_FILE, json.dumps(json_safe(summary), indent=2, default=float))
+    return json.loads((out_dir / METRICS_FILE).read_text()) if (out_dir / METRICS_FILE).exists() else {}
+
+
+def load_train_config(ckpt_dir: str | Path) -> TrainConfig:
+    """The training config stored beside a checkpoint."""
+    return TrainConfig.from_dict(read_config(ckpt_dir).get("train", {}))

@@ -1,0 +1,95 @@
+"""``fakesound train | detect | benchmark``: argument parsing only; the work is done by :mod:`detector`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+DEFAULT_EPOCHS = 30
+
+
+def _train(args: argparse.Namespace) -> int:
+    from detector import DetectorConfig, TrainConfig, train
+
+    det = DetectorConfig(model=args.model, frontend=args.frontend, freeze_frontend=args.freeze_frontend)
+    cfg = TrainConfig(
+        epochs=args.epochs, seed=args.seed, holdout_manipulation=args.holdout_manipulation, device=args.device,
+        **({"batch_size": args.batch_size} if args.batch_size else {}), **({"lr": args.lr} if args.lr else {}),
+        **({"augment": None} if args.no_augment else {}),
+    )
+    metrics = train(args.corpus, args.out, det, cfg, resume=args.resume)
+    best = metrics.get("best_val", {})
+    print(json.dumps({k: best.get(k) for k in ("epoch", "val_eer", "val_seg_f1_1s", "val_seg_f1_20ms")}))
+    return 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from detector import run_detect
+
+    return run_detect(args.files, args.checkpoint, threshold=args.threshold, as_json=args.json, device=args.device)
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from detector import run_benchmark
+
+    results = run_benchmark(
+        args.checkpoint, args.manifest, args.out, threshold=args.threshold, n_boot=args.bootstrap, device=args.device
+    )
+    print((__import__("pathlib").Path(args.out) / "results.md").read_text())
+    for error in results["errors"]:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if results["errors"] else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the detector sub-commands to the ``fakesound`` CLI."""
+    from detector.backends import BACKENDS, DEFAULT_BACKEND
+    from detector.frontends import FRONTEND_NAMES
+
+    p = subparsers.add_parser("train", help="train a detector on a corpus folder (manifest.jsonl + audio)")
+    p.add_argument("--corpus", required=True, help="corpus folder with manifest.jsonl (train/val/test splits)")
+    p.add_argument("--out", required=True, help="checkpoint folder to write (CKPT_DIR)")
+    p.add_argument("--model", default=DEFAULT_BACKEND, choices=sorted(BACKENDS), help="back-end")
+    p.add_argument("--frontend", default="logmel", help=f"front-end: {', '.join(FRONTEND_NAMES)}")
+    p.add_argument("--freeze-frontend", action="store_true", help="keep front-end weights fixed")
+    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--no-augment", action="store_true", help="disable training augmentation")
+    p.add_argument("--resume", action="store_true", help="continue from CKPT_DIR/train_state.pt")
+    p.add_argument("--holdout-manipulation", default=None, metavar="TYPE",
+                   help="leave fakes of this manipulation out of training and validation")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(handler=_train)
+
+    p = subparsers.add_parser("detect", help="say whether and where audio files were manipulated")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--checkpoint", required=True, help="CKPT_DIR written by `fakesound train`")
+    p.add_argument("--json", action="store_true", help="print JSON (one object per file)")
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--device", default="auto")
+    p.set_defaults(handler=_detect)
+
+    p = subparsers.add_parser("benchmark", help="evaluate checkpoints on test manifests")
+    p.add_argument("--checkpoint", nargs="+", required=True, metavar="CKPT_DIR")
+    p.add_argument("--manifest", nargs="+", required=True, metavar="PATH",
+                   help="FakeSound JSON or manifest.jsonl (audio paths relative to its folder)")
+    p.add_argument("--out", required=True, help="folder for results.md, results.json and figures")
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95 %% CIs")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(handler=_benchmark)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point (the ``fakesound`` CLI calls :func:`register`)."""
+    parser = argparse.ArgumentParser(prog="fakesound")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""Inference: windows and stitching, any length and rate, CLI output and bad-file handling."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from detector_tiny import tiny_detector_config
+
+from detector.inference import Detector, scores_to_regions, window_starts
+from detector.model import build_model
+from flows.cli_detector import main
+
+
+def test_window_starts_cover_everything():
+    assert window_starts(100, 400, 300) == [0]
+    starts = window_starts(1000, 400, 300)
+    assert starts == [0, 300, 600] and starts[-1] + 400 >= 1000
+
+
+def test_long_audio_stitched_to_full_length():
+    det = Detector(build_model(tiny_detector_config()), device="cpu")
+    wave = np.random.default_rng(0).standard_normal(8000 * 7).astype(np.float32) * 0.05
+    d = det.detect_wave(wave)
+    assert len(d.frame_scores) == 350 and 0 <= d.score <= 1
+    assert np.isfinite(d.frame_scores).all()
+    # Inside the first window's non-overlapped part the stitched scores are the window's own scores.
+    _, first = det.predict_wave(wave[: 2 * 8000])
+    _, full = det.predict_wave(wave)
+    np.testing.assert_allclose(full[:70], first[:70], rtol=1e-5, atol=1e-6)
+
+
+def test_regions_from_scores():
+    scores = np.zeros(100, dtype=np.float32)
+    scores[10:20] = 0.9
+    scores[15] = 0.95
+    scores[90:] = 0.7
+    assert scores_to_regions(scores, 0.5, 1.99) == [(0.2, 0.4, pytest.approx(0.95)), (1.8, 1.99, pytest.approx(0.7))]
+
+
+def test_cli_detect_table_json_and_bad_files(tiny_ckpt, tiny_corpus, tmp_path, capsys):
+    good = tiny_corpus / "audio" / "test_0001.wav"
+    other_rate = tmp_path / "other_rate.flac"
+    sf.write(other_rate, np.random.default_rng(1).standard_normal(44100 * 3) * 0.05, 44100)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not audio")
+    missing = tmp_path / "missing.wav"
+    files = [str(good), str(broken), str(other_rate), str(missing)]
+    rc = main(["detect", *files, "--checkpoint", str(tiny_ckpt), "--json"])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    errors = err.strip().splitlines()
+    assert len(errors) == 2 and "broken.wav" in errors[0] and "missing.wav" in errors[1]
+    results = json.loads(out)
+    assert [r["file"] for r in results] == [str(good), str(other_rate)]
+    for r in results:
+        assert set(r) == {"file", "score", "is_fake", "regions"} and 0 <= r["score"] <= 1
+        assert all(len(x) == 3 and x[0] < x[1] for x in r["regions"])
+    rc = main(["detect", str(good), "--checkpoint", str(tiny_ckpt), "--threshold", "0.0"])
+    out, _ = capsys.readouterr()
+    assert rc == 0 and "FAKE" in out and str(good) in out and "0.00-2.00" in out

@@ -1,0 +1,80 @@
+"""Training: checkpoint folder contents, round trip, validation selection, resume, held-out manipulation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from detector_tiny import tiny_detector_config, tiny_train_config
+from safetensors.torch import load_file
+
+from detector.data import CropDataset, collate, load_corpus
+from detector.inference import Detector
+from detector.model import load_model
+from detector.train import train, train_val_records
+
+
+def test_checkpoint_folder(tiny_ckpt):
+    names = {p.name for p in tiny_ckpt.iterdir()}
+    assert names >= {"model.safetensors", "config.json", "train_state.pt", "metrics.json"}
+    config = json.loads((tiny_ckpt / "config.json").read_text())
+    assert config["detector"]["model"] == "mrtcn" and config["train"]["epochs"] == 2
+    metrics = json.loads((tiny_ckpt / "metrics.json").read_text())
+    assert len(metrics["history"]) == 2
+    best = max(metrics["history"], key=lambda r: r["val_score"])
+    assert metrics["best_epoch"] == best["epoch"]  # selected on validation, not training loss
+    assert set(best) >= {"val_eer", "val_seg_f1_1s", "train_loss"}
+
+
+def test_saved_weights_round_trip(tiny_ckpt, tiny_corpus):
+    model = load_model(tiny_ckpt)
+    state = load_file(str(tiny_ckpt / "model.safetensors"))
+    assert set(state) == set(model.state_dict())
+    wave = torch.randn(1, 16000)
+    again = load_model(tiny_ckpt)
+    with torch.no_grad():
+        a, b = model(wave), again(wave)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_resume_continues_exactly(tiny_corpus, tmp_path):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train(tiny_corpus, straight, tiny_detector_config(), tiny_train_config(epochs=2))
+    train(tiny_corpus, resumed, tiny_detector_config(), tiny_train_config(epochs=1))
+    train(tiny_corpus, resumed, tiny_detector_config(), tiny_train_config(epochs=2), resume=True)
+    a = torch.load(straight / "train_state.pt", weights_only=False)
+    b = torch.load(resumed / "train_state.pt", weights_only=False)
+    assert b["epoch"] == 2 and len(b["history"]) == 2
+    for k, v in a["model"].items():
+        assert torch.equal(v, b["model"][k]), k
+    with pytest.raises(ValueError, match="cannot resume"):
+        train(tiny_corpus, resumed, tiny_detector_config(), tiny_train_config(epochs=3, lr=0.1), resume=True)
+
+
+def test_holdout_manipulation_and_val_fallback(tiny_corpus):
+    records = load_corpus(tiny_corpus)
+    train_recs, val_recs = train_val_records(records, "vocoder", 0.15, 0)
+    assert train_recs and val_recs and all(r.manipulation != "vocoder" for r in train_recs + val_recs)
+    no_val = [r for r in records if r.split != "val"]
+    tr, va = train_val_records(no_val, None, 0.25, 0)
+    assert va and not {r.source_id for r in tr} & {r.source_id for r in va}
+
+
+def test_crops_carry_frame_labels_at_frontend_resolution(tiny_corpus):
+    records = [r for r in load_corpus(tiny_corpus) if r.split == "train" and r.label == 1][:2]
+    ds = CropDataset(records, tiny_corpus, 8000, 0.02, lambda n: -(-n // 160), window_s=1.0, seed=0)
+    batch = collate([ds[i] for i in range(len(ds))])
+    assert batch.wave.shape == (2, 8000) and batch.frame_labels.shape == (2, 50)
+    ds_full = CropDataset(records, tiny_corpus, 8000, 0.02, lambda n: -(-n // 160), window_s=2.0, seed=0)
+    _, labels, mask = ds_full[0]
+    (on, off), = records[0].segments
+    assert labels.sum() == pytest.approx(round((off - on) / 0.02)) and mask.all()
+    assert np.argmax(labels) == round(on / 0.02)
+
+
+def test_detector_from_checkpoint_scores_in_range(tiny_ckpt, tiny_corpus):
+    det = Detector.from_checkpoint(tiny_ckpt, device="cpu")
+    d = det.detect_file(tiny_corpus / "audio" / "test_0001.wav")
+    assert 0 <= d.score <= 1 and len(d.frame_scores) == 100

@@ -1,0 +1,53 @@
+"""A tiny corpus folder written with the core's own writers (for publishing tests; no build needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.audio_io import write_audio
+from pipeline.hashing import sha256_file
+from pipeline.manifest import ClipRecord, write_manifest
+
+SAMPLE_RATE = 16000
+SPLITS = {"train": 3, "val": 1, "test": 1}
+LICENSES_TEXT = """# Licences and attribution
+
+* 2 files: **CC BY-SA 3.0** (Example Game, Example Studio).
+* 1 file: **CC BY 3.0** (Example Mod).
+
+## Attribution text to reproduce
+
+> Sounds from Example Game by Example Studio, licensed under CC BY-SA 3.0. All sounds were modified.
+"""
+
+
+def make_tiny_corpus(root: Path, seed: int = 0) -> list[ClipRecord]:
+    """Per split, N sources: a real clip and one fake (a splice over 0.2-0.4 s). Returns the records."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for split, n in SPLITS.items():
+        for i in range(n):
+            source = f"{split}src{i}"
+            real = (0.1 * rng.standard_normal(SAMPLE_RATE // 2)).astype(np.float32)
+            fake = real.copy()
+            fake[int(0.2 * SAMPLE_RATE):int(0.4 * SAMPLE_RATE)] = 0.3 * np.sin(np.arange(int(0.2 * SAMPLE_RATE)) / 7)
+            for label, clip_id, audio in ((0, source, real), (1, f"{source}_0.2_0.4", fake)):
+                rel = f"audio/{split}/{clip_id}.wav"
+                write_audio(root / rel, audio, SAMPLE_RATE)
+                records.append(ClipRecord(
+                    id=clip_id, label=label, audio_path=rel, source_id=source, split=split,
+                    segments=[(0.2, 0.4)] if label else [],
+                    manipulation=("splice" if i % 2 == 0 else "addition") if label else "real",
+                    generator=("donor-splice" if i % 2 == 0 else "donor-mix") if label else "",
+                    caption=f"a river flows, take {i}", sample_rate=SAMPLE_RATE, num_samples=len(audio),
+                    duration=len(audio) / SAMPLE_RATE, sha256=sha256_file(root / rel), seed=1000 + i if label else None,
+                    extra={"donor": f"donor{i}", "snr_db": 3.5} if label else {},
+                ))
+    write_manifest(root / "manifest.jsonl", records)
+    (root / "LICENSES.md").write_text(LICENSES_TEXT, encoding="utf-8")
+    (root / "summary.json").write_text(json.dumps({"recipe": {"name": "weight-free", "backends": ["splice"]},
+                                                    "seed": seed, "clips": len(records)}), encoding="utf-8")
+    return records
