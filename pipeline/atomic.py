@@ -9,6 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success it is renamed onto ``target``.
@@ -24,6 +30,7 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     )
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; finished files follow the umask
     try:
         yield tmp
         with open(tmp, "rb") as fh:

@@ -89,3 +89,16 @@ def test_partial_files_of_a_killed_build_are_swept(tmp_path):
     assert remove_partial_files(tmp_path) == 1
     assert not leftover.exists() and finished.exists()
     assert remove_partial_files(tmp_path / "missing") == 0
+
+
+def test_atomic_writes_follow_the_umask(tmp_path):
+    import os
+
+    from pipeline.atomic import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
