@@ -9,10 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def _current_umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+#: Read once at import: os.umask can only be read by setting it, which is not thread-safe.
+_UMASK = _read_umask()
 
 
 @contextlib.contextmanager
@@ -30,7 +34,7 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     )
     os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; finished files follow the umask
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; finished files follow the umask
     try:
         yield tmp
         with open(tmp, "rb") as fh:
