@@ -12,6 +12,8 @@ seeded ``random``), then its longest segment; the region is shaped on the grid t
 
 With no result for the clip, :func:`grounding.energy.energy_regions` proposes regions and the
 longest is taken (a seeded random one when ``phrase_choice == "random"``), then shaped the same way.
+When the energy fallback finds no event either (steady audio: rain, a river), a seeded random region
+within the policy's bounds is taken and reported as ``"random-fallback"``.
 Every random choice draws from ``numpy.random.default_rng`` seeded by SHA-256 of (seed, clip id).
 """
 
@@ -30,6 +32,9 @@ from pipeline.timemath import Segment, merge_segments, snap_to_grid
 
 PHRASE_CHOICES = ("longest", "score", "random")
 ENERGY_FALLBACK = "energy-fallback"
+RANDOM_FALLBACK = "random-fallback"
+#: Length bounds of a random-fallback region when the policy sets none (FakeSound's train/easy bounds).
+RANDOM_DEFAULT_BOUNDS_S = (1.0, 4.0)
 #: A segment may end this far past the clip (decoder padding, rounded durations); it is clamped.
 END_TOLERANCE_S = 0.05
 _STEP_EPS = 1e-6
@@ -137,6 +142,17 @@ def shape_region(
     return snap_to_grid(start * grid, grid), snap_to_grid(stop * grid, grid)
 
 
+def random_region(clip_id: str, duration_s: float, policy: RegionPolicy, rng: np.random.Generator) -> Segment:
+    """A seeded region of seeded length within the policy's bounds (the default bounds when it has none)."""
+    grid = policy.grid_s
+    lo = policy.min_s if policy.min_s is not None else RANDOM_DEFAULT_BOUNDS_S[0]
+    hi = min(policy.max_s if policy.max_s is not None else RANDOM_DEFAULT_BOUNDS_S[1], duration_s)
+    lo_steps, hi_steps = max(1, math.ceil(lo / grid - _STEP_EPS)), math.floor(hi / grid + _STEP_EPS)
+    length = int(rng.integers(lo_steps, max(lo_steps, hi_steps) + 1)) * grid
+    onset = float(rng.uniform(0.0, max(0.0, duration_s - length)))
+    return shape_region(clip_id, duration_s, (onset, onset + length), policy, rng)
+
+
 def select_region(
     clip_id: str,
     duration_s: float,
@@ -146,10 +162,10 @@ def select_region(
     audio: np.ndarray | None = None,
     sample_rate: int | None = None,
 ) -> tuple[Segment, str]:
-    """The clip's key region and how it was found (``"grounding:<phrase_choice>"`` or ``"energy-fallback"``).
+    """The clip's key region and how it was found (``grounding:<choice>``, ``energy-fallback``, ``random-fallback``).
 
     ``results`` None or empty: the energy fallback runs on ``audio`` (then required). Raises
-    :class:`RejectedInput` for invalid or empty results, a clip too short, or no region found.
+    :class:`RejectedInput` for invalid or empty results or a clip too short.
     """
     if not (math.isfinite(duration_s) and duration_s > 0):
         raise RejectedInput(clip_id, f"clip duration {duration_s!r} s is not positive")
@@ -164,8 +180,8 @@ def select_region(
         if audio is None or sample_rate is None:
             raise RejectedInput(clip_id, "no grounding result and no audio given for the energy fallback")
         proposals = energy_regions(audio, sample_rate)
-        if not proposals:
-            raise RejectedInput(clip_id, "no grounding result and the energy fallback found no event")
+        if not proposals:  # steady audio (rain, a river): no event stands out, any span is as good as another
+            return random_region(clip_id, duration_s, policy, rng), RANDOM_FALLBACK
         choice = "random" if policy.phrase_choice == "random" else "longest"
         fallback = GroundingResult(clip_id, "", proposals)
         candidates = [GroundingResult(clip_id, "", [s]) for s in proposals] if choice == "random" else [fallback]

@@ -118,12 +118,22 @@ def test_rejections(results, duration, reason):
     assert err.value.item == "c1"
 
 
-def test_fallback_needs_audio_and_an_event():
+def test_fallback_needs_audio_and_steady_audio_gets_a_seeded_random_region():
     with pytest.raises(RejectedInput, match="no audio"):
         select_region("c1", 10.0, None, DEFAULT, seed=0)
     silence = np.zeros(16000 * 10, dtype=np.float32)
-    with pytest.raises(RejectedInput, match="found no event"):
-        select_region("c1", 10.0, [], DEFAULT, seed=0, audio=silence, sample_rate=16000)
+    regions = set()
+    for seed in range(6):
+        region, how = select_region("c1", 10.0, [], DEFAULT, seed=seed, audio=silence, sample_rate=16000)
+        again, _ = select_region("c1", 10.0, [], DEFAULT, seed=seed, audio=silence, sample_rate=16000)
+        assert how == "random-fallback" and region == again
+        assert 1.0 - 1e-9 <= region[1] - region[0] <= 4.0 + 1e-9 and region[0] >= 0.0 and region[1] <= 10.0
+        assert abs(region[0] / 0.04 - round(region[0] / 0.04)) < 1e-6
+        regions.add(region)
+    assert len(regions) > 3
+    unbounded = RegionPolicy(min_s=None, max_s=None)
+    region, _ = select_region("c1", 3.0, [], unbounded, seed=1, audio=silence[: 16000 * 3], sample_rate=16000)
+    assert 1.0 - 1e-9 <= region[1] - region[0] <= 3.0 + 1e-9
 
 
 @pytest.mark.parametrize(
