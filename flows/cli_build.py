@@ -43,7 +43,8 @@ def _import_sources(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     sources, root = load_sources(args.sources)
-    recipe = get_recipe(args.recipe, steps=args.steps, guidance=args.guidance)
+    recipe = get_recipe(args.recipe, steps=args.steps, guidance=args.guidance, checkpoint=args.checkpoint,
+                        audiosr=args.audiosr, audiosr_steps=args.audiosr_steps)
     records, rejections = run_build(
         args.out, sources, root, recipe, args.seed, args.grounding, source_donors(sources, root, seed=args.seed),
         device=args.device, executor=thread_executor(args.workers, progress=not args.quiet), batch_size=args.batch_size,
@@ -75,6 +76,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--grounding", default=None, help="grounding results JSON (else energy-based fallback)")
     build.add_argument("--steps", type=int, default=None, help="override the recipe's diffusion steps")
     build.add_argument("--guidance", type=float, default=None, help="override the recipe's guidance scale")
+    build.add_argument("--checkpoint", default=None, help="generator checkpoint: hub id or local folder")
+    build.add_argument("--audiosr", default=None, help="AudioSR checkpoint: hub id, folder or pytorch_model.bin")
+    build.add_argument("--audiosr-steps", type=int, default=None, help="override the recipe's AudioSR steps")
     build.add_argument("--batch-size", type=int, default=None, help="clips per generator call")
     build.add_argument("--device", default="auto")
     build.add_argument("--workers", type=int, default=2)

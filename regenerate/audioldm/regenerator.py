@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -192,7 +194,9 @@ def create_inpaint_regenerator(backend: str, recipe: Recipe, device: str = "auto
     if audiosr:
         from regenerate.audiosr import AudioSRUpsampler
 
-        upsampler = AudioSRUpsampler.from_pretrained(audiosr, device=device)
+        config_file = recipe.params.get("audiosr_config")  # architecture JSON for non-published variants
+        config = json.loads(Path(config_file).read_text()) if config_file else None
+        upsampler = AudioSRUpsampler.from_pretrained(audiosr, device=device, config=config)
     return InpaintRegenerator(
         inpainter,
         checkpoint=checkpoint,

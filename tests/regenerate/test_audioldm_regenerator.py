@@ -189,7 +189,7 @@ def test_factory_reads_recipe_params(checkpoints):
     made = create_regenerators(recipe, device="cpu")
     regen = made["audioldm"]
     assert isinstance(regen, InpaintRegenerator) and regen.name == "audioldm"
-    assert (regen.steps, regen.guidance, regen.eta, regen.margin_s) == (100, 2.5, 0.0, 0.12)
+    assert (regen.steps, regen.guidance, regen.eta, regen.margin_s) == (100, 2.5, 1.0, 0.12)
     assert regen.upsampler is None and regen.checkpoint == str(checkpoints["audioldm"])
     easy = get_recipe("fakesound-easy")
     easy = dataclasses.replace(
