@@ -14,6 +14,17 @@ KIT = ROOT / "data" / "demo_kit"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Tests run tiny models: one intra-op thread is fastest, and keeps a 2-core CI box from oversubscribing."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def kit_dir() -> Path:
     return KIT

@@ -19,14 +19,6 @@ from regenerate.audiosr.model import build_scheduler
 from regenerate.recipes import get_recipe
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory, kit_dir):
     root = tmp_path_factory.mktemp("sources")

@@ -14,15 +14,6 @@ from regenerate.audioldm.mel import peak_normalise
 STEPS = 3
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest single-threaded (and the shared CPU is busy)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def ldm1(tmp_path_factory):
     return AudioLDMInpainter(**tiny_models.audioldm_components(tmp_path_factory.mktemp("ldm1")))

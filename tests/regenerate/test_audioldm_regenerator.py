@@ -9,7 +9,6 @@ import time
 import numpy as np
 import pytest
 import tiny_models
-import torch
 
 from pipeline.audio_io import resample
 from pipeline.errors import RejectedInput
@@ -27,14 +26,6 @@ from regenerate.base import Regenerator, RegionRequest
 from regenerate.recipes import create_regenerators, get_recipe
 
 RATE = 22050  # an odd output rate: resampling both ways
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

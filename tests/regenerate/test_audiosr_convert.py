@@ -23,14 +23,6 @@ from regenerate.audiosr.model import build_scheduler
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "audiosr_keys.json"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the shared 2-core box is far faster without intra-op thread contention
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def official_keys() -> tuple[dict[str, list[int]], dict[str, str], dict]:
     """(mapped key -> shape, ignored key -> expected rule, fixture) with the fixture's ignored groups expanded."""

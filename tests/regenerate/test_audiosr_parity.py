@@ -22,14 +22,6 @@ from regenerate.audiosr import AudioSRModel, audiosr_config, convert_official_st
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "audiosr_keys.json"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ---------------------------------------------------------------- openai UNet (official names)
 
 

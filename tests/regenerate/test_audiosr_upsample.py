@@ -13,14 +13,6 @@ from regenerate.audiosr.upsampler import chunk_seed
 SR = 48_000
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def upsampler() -> AudioSRUpsampler:
     up = AudioSRUpsampler.from_config(tiny_audiosr_config(), device="cpu", seed=0)
