@@ -1,4 +1,5 @@
-"""Corpus loading for training: records -> decoded waves (cached) -> fixed-length crops with frame labels."""
+"""Corpus loading for training: records -> decoded waves (cached) -> fixed-length crops with frame labels,
+or, for a :class:`~detector.frontends.CachableFrontend`, records -> cached front-end features -> crops."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detector.augment import AugmentConfig, augment_wave
+from detector.augment import AugmentConfig, add_noise, augment_wave
 from pipeline.audio_io import read_audio
 from pipeline.manifest import ClipRecord, read_manifest
 from pipeline.timemath import segments_to_frame_labels
@@ -45,12 +46,14 @@ def frame_targets(record: ClipRecord, num_samples: int, sample_rate: int, frame_
 
 @dataclass
 class Batch:
-    """Waves ``(B, samples)``, frame labels and validity mask ``(B, frames)``, clip labels ``(B,)``."""
+    """Waves ``(B, samples)`` (or cached features ``(B, frames, dim)`` when ``features``), frame labels and
+    validity mask ``(B, frames)``, clip labels ``(B,)``."""
 
     wave: torch.Tensor
     frame_labels: torch.Tensor
     frame_mask: torch.Tensor
     clip_labels: torch.Tensor
+    features: bool = False
 
 
 class CropDataset(torch.utils.data.Dataset):
@@ -102,7 +105,65 @@ class CropDataset(torch.utils.data.Dataset):
         return padded, out_labels, mask
 
 
+class FeatureDataset(torch.utils.data.Dataset):
+    """Training clips as cached front-end features (:class:`CachableFrontend`), computed once per clip.
+
+    Augmentation matches :class:`CropDataset` for what it supports: gain is exact in feature space;
+    additive noise is drawn once per clip (seeded) and its features cached beside the clean ones, so
+    each epoch picks the noisy variant with probability ``p_noise`` (with the same SNR that epoch would
+    get from the wave path only in distribution). Crops are taken on the frame grid.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[ClipRecord],
+        root: str | Path,
+        frontend,
+        window_s: float,
+        augment: AugmentConfig | None = None,
+        seed: int = 0,
+    ):
+        self.records = list(records)
+        self.frontend, self.augment, self.seed, self.epoch = frontend, augment, seed, 0
+        sr, self.frame_s = frontend.sample_rate, frontend.frame_s
+        self.window = max(1, frontend.num_frames(round(window_s * sr)))
+        self.feats, self.noisy, self.labels = [], [], []
+        use_noise = augment is not None and augment.p_noise > 0
+        device = next(iter(frontend.buffers()), torch.empty(0)).device
+        with torch.no_grad():
+            for i, r in enumerate(self.records):
+                wave = read_audio(r.resolve_audio(root), sr)[0]
+                frames = frontend.num_frames(len(wave))
+                self.labels.append(frame_targets(r, len(wave), sr, self.frame_s, frames))
+                self.feats.append(frontend.features(torch.from_numpy(wave)[None].to(device))[0].cpu())
+                if use_noise:
+                    rng = np.random.default_rng([seed, i, 7919])
+                    noisy = add_noise(wave, rng, augment.snr_db)
+                    self.noisy.append(frontend.features(torch.from_numpy(noisy)[None].to(device))[0].cpu())
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([self.seed, self.epoch, i])
+        feats, labels, aug = self.feats[i], self.labels[i], self.augment
+        start = int(rng.integers(0, len(feats) - self.window + 1)) if len(feats) > self.window else 0
+        if aug is not None and self.noisy and rng.random() < aug.p_noise:
+            feats = self.noisy[i]
+        feats = feats[start : start + self.window]
+        if aug is not None and rng.random() < aug.p_gain:
+            feats = self.frontend.apply_gain(feats, float(rng.uniform(-aug.gain_db, aug.gain_db)))
+        valid = len(feats)
+        out = np.zeros((self.window, feats.shape[1]), dtype=np.float32)
+        out[:valid] = feats.numpy()
+        out_labels = np.zeros(self.window, dtype=np.float32)
+        out_labels[:valid] = labels[start : start + valid]
+        mask = np.zeros(self.window, dtype=np.float32)
+        mask[:valid] = 1.0
+        return out, out_labels, mask
+
+
 def collate(items: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Batch:
     waves, labels, masks = (torch.from_numpy(np.stack(x)) for x in zip(*items, strict=True))
     clip = (labels * masks).amax(dim=1)
-    return Batch(wave=waves, frame_labels=labels, frame_mask=masks, clip_labels=clip)
+    return Batch(wave=waves, frame_labels=labels, frame_mask=masks, clip_labels=clip, features=waves.ndim == 3)

@@ -17,7 +17,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from detector.backends import DEFAULT_BACKEND, create_backend
-from detector.frontends import Frontend, LogMelFrontend, create_frontend
+from detector.frontends import (
+    BUILTIN_FRONTENDS,
+    DEFAULT_FRONTEND,
+    Frontend,
+    LogMelFrontend,
+    create_frontend,
+)
 from pipeline.atomic import atomic_path, atomic_write_text
 
 MODEL_FILE = "model.safetensors"
@@ -29,7 +35,7 @@ class DetectorConfig:
     """What the model is: front-end and back-end names with their options, and how it reads long audio."""
 
     model: str = DEFAULT_BACKEND
-    frontend: str = "logmel"
+    frontend: str = DEFAULT_FRONTEND
     frontend_kwargs: dict[str, Any] = field(default_factory=dict)
     backend_kwargs: dict[str, Any] = field(default_factory=dict)
     freeze_frontend: bool = False
@@ -53,7 +59,7 @@ class DetectorModel(nn.Module):
         self.config = config
         if frontend is None:
             kwargs = dict(config.frontend_kwargs)
-            if config.frontend != "logmel":
+            if config.frontend not in BUILTIN_FRONTENDS:
                 kwargs.setdefault("freeze", config.freeze_frontend)
             frontend = create_frontend(config.frontend, **kwargs)
         self.frontend = frontend
@@ -90,6 +96,10 @@ class DetectorModel(nn.Module):
             feats = self.frontend(wave)
         return self.backend(feats.float())
 
+    def forward_features(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Like :meth:`forward` from cached ``frontend.features`` (a :class:`CachableFrontend` only)."""
+        return self.backend(self.frontend.normalise(feats).float())
+
 
 def build_model(config: DetectorConfig) -> DetectorModel:
     """A freshly initialised model for ``config``."""
@@ -98,8 +108,8 @@ def build_model(config: DetectorConfig) -> DetectorModel:
 
 def _stores_frontend(config: DetectorConfig) -> bool:
     """A frozen *pretrained* front-end is reloaded from its hub id or folder, not copied into every checkpoint;
-    anything trained or randomly initialised (log-mel, fine-tuned, an explicit ``config``) is stored."""
-    pretrained = config.frontend != "logmel" and "config" not in config.frontend_kwargs
+    anything trained or randomly initialised (stft/log-mel, fine-tuned, an explicit ``config``) is stored."""
+    pretrained = config.frontend not in BUILTIN_FRONTENDS and "config" not in config.frontend_kwargs
     return not (pretrained and config.freeze_frontend)
 
 

@@ -3,6 +3,10 @@
 Output folder (``CKPT_DIR``): ``model.safetensors`` + ``config.json`` (best epoch by the validation
 selection score), ``metrics.json`` (history and best validation metrics) and ``train_state.pt``
 (latest weights, optimiser, scheduler, scaler, epoch) for ``resume=True``.
+
+With a :class:`~detector.frontends.CachableFrontend` (``stft``, ``logmel``) and gain/noise-only
+augmentation, front-end features are computed once per clip and the loop trains on them
+(:class:`~detector.data.FeatureDataset`); the model and checkpoint are the same, only faster to train.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ import torch
 from tqdm.auto import tqdm
 
 from detector.augment import AugmentConfig
-from detector.data import CropDataset, collate, load_corpus, split_records
+from detector.data import CropDataset, FeatureDataset, collate, load_corpus, split_records
 from detector.evaluate import compute_metrics, json_safe, predict_records, selection_score
+from detector.frontends import CachableFrontend
 from detector.inference import Detector
 from detector.losses import detection_loss
 from detector.model import DetectorConfig, DetectorModel, build_model, read_config, resolve_device, save_model
@@ -54,6 +59,8 @@ class TrainConfig:
     val_fraction: float = 0.15
     threshold: float = 0.5
     progress: bool = True
+    #: train on front-end features computed once per clip when the front-end allows it (same model, faster)
+    cache_features: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -113,7 +120,8 @@ def train_step(
     """One optimisation step on ``batch``; returns the loss terms."""
     use_amp = cfg.amp and device.type == "cuda"
     with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-        frame_logits, clip_logits = model(batch.wave.to(device))
+        inputs = batch.wave.to(device)
+        frame_logits, clip_logits = model.forward_features(inputs) if batch.features else model(inputs)
     loss, terms = detection_loss(
         frame_logits, clip_logits, batch.frame_labels.to(device), batch.frame_mask.to(device),
         batch.clip_labels.to(device), cfg.clip_loss_weight, cfg.boundary_weight, cfg.boundary_frames,
@@ -133,8 +141,28 @@ def validate(model: DetectorModel, records: list[ClipRecord], root: Path, cfg: T
     return compute_metrics(preds, cfg.threshold, n_boot=0)
 
 
+def uses_cached_features(model: DetectorModel, cfg: TrainConfig) -> bool:
+    """Cached features are exact for a :class:`CachableFrontend` with gain/noise-only augmentation."""
+    return (
+        cfg.cache_features and isinstance(model.frontend, CachableFrontend) and not model.config.freeze_frontend
+        and (cfg.augment is None or cfg.augment.feature_space_only())
+    )
+
+
+def make_dataset(
+    model: DetectorModel, det_cfg: DetectorConfig, cfg: TrainConfig, records: list[ClipRecord], root: Path
+) -> torch.utils.data.Dataset:
+    """Cached-feature crops when :func:`uses_cached_features`, else waveform crops."""
+    if uses_cached_features(model, cfg):
+        return FeatureDataset(records, root, model.frontend, det_cfg.window_s, cfg.augment, cfg.seed)
+    return CropDataset(
+        records, root, model.sample_rate, model.frame_s, model.num_frames, det_cfg.window_s, cfg.augment, cfg.seed
+    )
+
+
 def _run_hash(det_cfg: DetectorConfig, cfg: TrainConfig, corpus_dir: Path) -> str:
-    keep = {k: v for k, v in cfg.to_dict().items() if k not in ("epochs", "progress", "device")}
+    skip = ("epochs", "progress", "device", "cache_features")
+    keep = {k: v for k, v in cfg.to_dict().items() if k not in skip}
     return config_hash({"detector": det_cfg.to_dict(), "train": keep, "corpus": str(corpus_dir.resolve())})
 
 
@@ -158,10 +186,7 @@ def train(
     model = build_model(det_cfg).to(device)
     params = trainable_parameters(model)
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    dataset = CropDataset(
-        train_recs, corpus_dir, model.sample_rate, model.frame_s, model.num_frames, det_cfg.window_s, cfg.augment,
-        cfg.seed,
-    )
+    dataset = make_dataset(model, det_cfg, cfg, train_recs, corpus_dir)
     steps_per_epoch = math.ceil(len(dataset) / cfg.batch_size)
     scheduler = make_scheduler(optimizer, cfg.warmup_steps, cfg.epochs * steps_per_epoch)
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and device.type == "cuda")

@@ -1,15 +1,21 @@
 """Front-end registry: a name (and options) -> a :class:`Frontend`.
 
-``logmel`` is built in; ``eat`` and transformers-native encoders (``wavlm``, ``ast``, ``wav2vec2``,
-``hf:<hub id or local folder>``) are imported only when asked for.
+``stft`` (the default: linear-STFT envelope + fine structure + phase, see :mod:`detector.frontends.stft`)
+and ``logmel`` are built in (trained from scratch); ``eat`` and transformers-native encoders (``wavlm``,
+``ast``, ``wav2vec2``, ``hf:<hub id or local folder>``) are imported only when asked for.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from detector.frontends.base import Frontend
+from detector.frontends.base import CachableFrontend, Frontend
 from detector.frontends.logmel import LogMelFrontend
+from detector.frontends.stft import STFTFrontend
+
+#: Front-ends computed from the waveform with no pretrained weights (always stored in checkpoints).
+BUILTIN_FRONTENDS = ("stft", "logmel")
+DEFAULT_FRONTEND = "stft"
 
 #: Hub ids used when a transformers front-end is named without ``id_or_path``.
 HF_DEFAULT_IDS = {
@@ -17,7 +23,7 @@ HF_DEFAULT_IDS = {
     "ast": "MIT/ast-finetuned-audioset-10-10-0.4593",
     "wav2vec2": "facebook/wav2vec2-base",
 }
-FRONTEND_NAMES = ("logmel", "eat", *HF_DEFAULT_IDS, "hf:<id_or_path>")
+FRONTEND_NAMES = (*BUILTIN_FRONTENDS, "eat", *HF_DEFAULT_IDS, "hf:<id_or_path>")
 
 
 def create_frontend(name: str, **kwargs: Any) -> Frontend:
@@ -27,6 +33,8 @@ def create_frontend(name: str, **kwargs: Any) -> Frontend:
     to the official EAT-base / the name's default hub id; ``eat`` with an explicit ``config`` (an
     ``EATConfig`` or its dict, e.g. a tiny one for tests) is built randomly initialised instead.
     """
+    if name == "stft":
+        return STFTFrontend(**kwargs)
     if name == "logmel":
         return LogMelFrontend(**kwargs)
     if name == "eat":
@@ -52,4 +60,13 @@ def create_frontend(name: str, **kwargs: Any) -> Frontend:
     raise ValueError(f"unknown front-end {name!r} (known: {', '.join(FRONTEND_NAMES)})")
 
 
-__all__ = ["FRONTEND_NAMES", "Frontend", "LogMelFrontend", "create_frontend"]
+__all__ = [
+    "BUILTIN_FRONTENDS",
+    "DEFAULT_FRONTEND",
+    "FRONTEND_NAMES",
+    "CachableFrontend",
+    "Frontend",
+    "LogMelFrontend",
+    "STFTFrontend",
+    "create_frontend",
+]

@@ -23,3 +23,26 @@ class Frontend(nn.Module):
     def num_frames(self, num_samples: int) -> int:
         """Frames produced for ``num_samples`` input samples."""
         raise NotImplementedError
+
+
+class CachableFrontend(Frontend):
+    """A front-end whose only trainable part is a final normalisation: ``forward = normalise(features(wave))``.
+
+    Training may then compute ``features`` once per clip and train on cached features; a gain change of
+    the waveform is applied exactly in feature space by :meth:`apply_gain`.
+    """
+
+    def features(self, wave: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """Fixed (parameter-free) features ``(batch, frames, dim)``."""
+        raise NotImplementedError
+
+    def normalise(self, feats: torch.Tensor) -> torch.Tensor:
+        """The trainable input BatchNorm over feature dimensions."""
+        return self.norm(feats.transpose(1, 2)).transpose(1, 2)
+
+    def apply_gain(self, feats: torch.Tensor, gain_db: float) -> torch.Tensor:  # pragma: no cover - abstract
+        """``features(wave * 10 ** (gain_db / 20))`` computed from ``features(wave)``."""
+        raise NotImplementedError
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.normalise(self.features(wave))

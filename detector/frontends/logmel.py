@@ -13,10 +13,10 @@ import torch
 from torch import nn
 from transformers.audio_utils import mel_filter_bank
 
-from detector.frontends.base import Frontend
+from detector.frontends.base import CachableFrontend
 
 
-class LogMelFrontend(Frontend):
+class LogMelFrontend(CachableFrontend):
     """Log-mel spectrogram with a trainable input BatchNorm over mel bands (trained from scratch)."""
 
     def __init__(
@@ -62,6 +62,9 @@ class LogMelFrontend(Frontend):
         mel = torch.matmul(power.transpose(1, 2), self.mel_fb)
         return torch.log(mel + 1e-8)
 
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        feats = self.log_mel(wave)
-        return self.norm(feats.transpose(1, 2)).transpose(1, 2)
+    def features(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.log_mel(wave)
+
+    def apply_gain(self, feats: torch.Tensor, gain_db: float) -> torch.Tensor:
+        """Every log-mel band moves by ``gain_db * ln(10) / 10`` (up to the 1e-8 floor)."""
+        return feats + gain_db * math.log(10.0) / 10.0

@@ -13,7 +13,8 @@ def tiny_detector_config(model: str = "mrtcn") -> DetectorConfig:
         else {"planes": 32, "embed_dim": 16, "res_blocks": 2, "num_layers": 1, "nhead": 2, "dim_feedforward": 32}
     )
     return DetectorConfig(
-        model=model, frontend_kwargs={"sample_rate": 8000, "n_mels": 16, "hop_length": 160, "n_fft": 320},
+        model=model, frontend="logmel",
+        frontend_kwargs={"sample_rate": 8000, "n_mels": 16, "hop_length": 160, "n_fft": 320},
         backend_kwargs=backend, window_s=2.0, hop_s=1.5,
     )
 

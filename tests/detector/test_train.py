@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from detector.data import CropDataset, collate, load_corpus
 from detector.inference import Detector
-from detector.model import load_model
+from detector.model import build_model, load_model
 from detector.train import train, train_val_records
 
 
@@ -78,3 +78,30 @@ def test_detector_from_checkpoint_scores_in_range(tiny_ckpt, tiny_corpus):
     det = Detector.from_checkpoint(tiny_ckpt, device="cpu")
     d = det.detect_file(tiny_corpus / "audio" / "test_0001.wav")
     assert 0 <= d.score <= 1 and len(d.frame_scores) == 100
+
+
+def test_cached_features_match_the_waveform_path(tiny_corpus):
+    """The cached-feature dataset gives the model exactly what the waveform path would (no augmentation),
+    gain is exact in feature space, and training picks it only where it is exact."""
+    from detector.augment import AugmentConfig
+    from detector.data import FeatureDataset
+    from detector.train import make_dataset, uses_cached_features
+
+    torch.manual_seed(0)
+    model = build_model(tiny_detector_config()).eval()
+    records = [r for r in load_corpus(tiny_corpus) if r.split == "train"][:3]
+    ds = FeatureDataset(records, tiny_corpus, model.frontend, window_s=2.0, augment=None, seed=0)
+    crops = CropDataset(records, tiny_corpus, 8000, model.frame_s, model.num_frames, window_s=2.0, seed=0)
+    feats, waves = collate([ds[i] for i in range(3)]), collate([crops[i] for i in range(3)])
+    assert feats.features and not waves.features
+    assert torch.equal(feats.frame_labels, waves.frame_labels) and torch.equal(feats.frame_mask, waves.frame_mask)
+    with torch.no_grad():
+        a, b = model.forward_features(feats.wave), model(waves.wave)
+    torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    wave = waves.wave[:1]
+    torch.testing.assert_close(model.frontend.apply_gain(model.frontend.features(wave), 6.0),
+                               model.frontend.features(wave * 10 ** (6 / 20)), atol=1e-3, rtol=0)
+    assert uses_cached_features(model, tiny_train_config())
+    codec = tiny_train_config(augment=AugmentConfig(p_mulaw=0.5))
+    assert not uses_cached_features(model, codec)
+    assert isinstance(make_dataset(model, model.config, codec, records, tiny_corpus), CropDataset)
