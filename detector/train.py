@@ -43,7 +43,7 @@ METRICS_FILE = "metrics.json"
 class TrainConfig:
     """How to train (the same for every back-end that is compared)."""
 
-    epochs: int = 30
+    epochs: int = 12
     batch_size: int = 8
     lr: float = 2e-3
     weight_decay: float = 1e-2

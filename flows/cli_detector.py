@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-DEFAULT_EPOCHS = 30
+DEFAULT_EPOCHS = 12
 # Plain strings so building the parser imports neither torch nor the detector (every `fakesound` command
 # builds it); tests/detector/test_flows.py checks they match the detector's registries.
 MODEL_CHOICES = ("fakesound-ref", "mrtcn")

@@ -39,7 +39,7 @@ def benchmark_task(checkpoints: list[str], manifests: list[str], out: str, thres
 
 
 @flow(name="train-detector")
-def train_detector(corpus: str, out: str, model: str = "mrtcn", frontend: str = "logmel", epochs: int = 30,
+def train_detector(corpus: str, out: str, model: str = "mrtcn", frontend: str = "stft", epochs: int = 12,
                    seed: int = 0, resume: bool = False, holdout_manipulation: str | None = None) -> dict[str, Any]:
     """Train a detector on a corpus folder; publishes the per-epoch history as a table artifact."""
     metrics = _run(train_task, corpus, out, model, frontend, epochs, seed, resume, holdout_manipulation)

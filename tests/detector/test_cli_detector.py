@@ -17,6 +17,19 @@ def test_plain_choices_match_the_registries():
     assert ", ".join(FRONTEND_NAMES) == cli_detector.FRONTEND_HELP
 
 
+def test_cli_flow_and_library_defaults_agree():
+    import inspect
+
+    from detector import TrainConfig
+    from detector.frontends import DEFAULT_FRONTEND
+    from flows.detector_flows import train_detector
+
+    flow_defaults = {k: v.default for k, v in inspect.signature(train_detector.fn).parameters.items()}
+    assert flow_defaults["frontend"] == DEFAULT_FRONTEND == cli_detector.DEFAULT_FRONTEND
+    assert flow_defaults["model"] == cli_detector.DEFAULT_MODEL
+    assert flow_defaults["epochs"] == TrainConfig().epochs == cli_detector.DEFAULT_EPOCHS
+
+
 def test_building_the_parser_imports_neither_torch_nor_the_detector():
     code = (
         "import sys, argparse\n"
