@@ -20,7 +20,7 @@ import torch
 from detector.model import DetectorModel, load_model, resolve_device
 from pipeline.audio_io import read_audio
 from pipeline.errors import RejectedInput
-from pipeline.timemath import DEFAULT_FRAME_S, frame_labels_to_segments, resample_frame_scores
+from pipeline.timemath import DEFAULT_FRAME_S, frame_labels_to_segments, merge_segments, resample_frame_scores
 
 Region = tuple[float, float, float]  # onset s, offset s, score
 
@@ -43,6 +43,11 @@ class Detection:
         }
 
 
+#: Reported regions: runs closer than this are joined, shorter ones dropped (a 20 ms blip is not a region).
+REPORT_MERGE_GAP_S = 0.1
+REPORT_MIN_REGION_S = 0.1
+
+
 def window_starts(num_samples: int, window: int, hop: int) -> list[int]:
     """Window start samples: every ``hop`` until a window reaches the end (a single window for short audio)."""
     starts = [0]
@@ -57,11 +62,19 @@ def _edge_weights(n: int, ramp: int) -> np.ndarray:
 
 
 def scores_to_regions(
-    frame_scores: np.ndarray, threshold: float, duration: float, frame_s: float = DEFAULT_FRAME_S
+    frame_scores: np.ndarray, threshold: float, duration: float, frame_s: float = DEFAULT_FRAME_S,
+    merge_gap_s: float = 0.0, min_region_s: float = 0.0,
 ) -> list[Region]:
-    """Runs of frames above ``threshold`` as ``(onset, offset, max score)``, offsets clipped to ``duration``."""
+    """Runs of frames above ``threshold`` as ``(onset, offset, max score)``, offsets clipped to ``duration``.
+
+    Runs separated by at most ``merge_gap_s`` are joined, then runs shorter than ``min_region_s`` dropped
+    (for reporting; the metrics score the raw frames).
+    """
     regions = []
-    for onset, offset in frame_labels_to_segments(frame_scores, frame_s, threshold):
+    segments = merge_segments(frame_labels_to_segments(frame_scores, frame_s, threshold), gap_s=merge_gap_s)
+    for onset, offset in segments:
+        if offset - onset < min_region_s - 1e-9:
+            continue
         a, b = round(onset / frame_s), round(offset / frame_s)
         regions.append((onset, min(offset, round(duration, 6)), float(np.max(frame_scores[a:b]))))
     return regions
@@ -114,7 +127,9 @@ class Detector:
         scores20 = resample_frame_scores(frames, self.model.frame_s, DEFAULT_FRAME_S, duration)
         return Detection(
             file=name, score=clip, is_fake=clip >= self.threshold,
-            regions=scores_to_regions(scores20, self.threshold, duration), duration=duration, frame_scores=scores20,
+            regions=scores_to_regions(scores20, self.threshold, duration, merge_gap_s=REPORT_MERGE_GAP_S,
+                                      min_region_s=REPORT_MIN_REGION_S),
+            duration=duration, frame_scores=scores20,
         )
 
     def detect_file(self, path: str | Path) -> Detection:

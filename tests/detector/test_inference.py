@@ -38,6 +38,10 @@ def test_regions_from_scores():
     scores[15] = 0.95
     scores[90:] = 0.7
     assert scores_to_regions(scores, 0.5, 1.99) == [(0.2, 0.4, pytest.approx(0.95)), (1.8, 1.99, pytest.approx(0.7))]
+    choppy = np.zeros(100, dtype=np.float32)
+    choppy[[10, 11, 13, 14, 15, 19, 20, 60]] = 0.9  # 0.20-0.24, 0.26-0.32, 0.38-0.42 and a lone frame at 1.20
+    merged = scores_to_regions(choppy, 0.5, 2.0, merge_gap_s=0.1, min_region_s=0.1)
+    assert merged == [(0.2, 0.42, pytest.approx(0.9))]
 
 
 def test_cli_detect_table_json_and_bad_files(tiny_ckpt, tiny_corpus, tmp_path, capsys):
