@@ -108,24 +108,27 @@ def scheduler() -> DDIMScheduler:
     )
 
 
+def clap_text_config(vocab_size: int) -> ClapTextConfig:
+    """A one-layer CLAP text tower (RoBERTa special-token ids) for a tokenizer of ``vocab_size``."""
+    return ClapTextConfig(
+        vocab_size=vocab_size,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=MAX_TOKENS + 2,
+        projection_dim=16,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
+
+
 def audioldm_components(folder: Path, seed: int = 0) -> dict[str, Any]:
     """vae, unet, text_encoder, tokenizer, vocoder, scheduler of a tiny AudioLDM (CLAP text -> FiLM)."""
     torch.manual_seed(seed)
     tokenizer = roberta_tokenizer(folder / "roberta_vocab")
-    text_encoder = ClapTextModelWithProjection(
-        ClapTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=16,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=32,
-            max_position_embeddings=MAX_TOKENS + 2,
-            projection_dim=16,
-            pad_token_id=1,
-            bos_token_id=0,
-            eos_token_id=2,
-        )
-    )
+    text_encoder = ClapTextModelWithProjection(clap_text_config(len(tokenizer)))
     unet = UNet2DConditionModel(
         sample_size=16,
         in_channels=8,
@@ -158,18 +161,7 @@ def audioldm2_components(folder: Path, seed: int = 0) -> dict[str, Any]:
     tokenizer_2 = t5_tokenizer()
     clap = ClapModel(
         ClapConfig(
-            text_config=ClapTextConfig(
-                vocab_size=len(tokenizer),
-                hidden_size=16,
-                num_hidden_layers=1,
-                num_attention_heads=2,
-                intermediate_size=32,
-                max_position_embeddings=MAX_TOKENS + 2,
-                projection_dim=16,
-                pad_token_id=1,
-                bos_token_id=0,
-                eos_token_id=2,
-            ).to_dict(),
+            text_config=clap_text_config(len(tokenizer)).to_dict(),
             audio_config=ClapAudioConfig(
                 spec_size=64,
                 window_size=4,
