@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,7 @@ from pipeline.fakesound_format import fakesound_audio_id
 from pipeline.hashing import config_hash, sha256_file
 from pipeline.manifest import FAKE, ClipRecord, read_manifest
 from pipeline.splice import fit_length, splice
-from pipeline.timemath import segment_to_samples
+from pipeline.timemath import Segment, ceil_to_grid, segment_to_samples, snap_to_grid
 from regenerate import Donor, RegionRequest, RegionResult
 from regenerate.recipes import Recipe, create_regenerators, get_recipe
 
@@ -41,7 +42,7 @@ class BuildContext:
     recipe: Recipe
     seed: int
     grounding_path: str | None = None
-    donors: tuple[tuple[str, str, str], ...] = ()  # (id, audio path, phrase)
+    donors: tuple[tuple[str, str, str, str], ...] = ()  # (id, audio path, phrase, kind)
     device: str = "auto"
 
     @property
@@ -52,7 +53,7 @@ class BuildContext:
     def content_key(self) -> str:
         """Identity of what this context produces: file contents, not paths, so a moved corpus resumes."""
         grounding_sha = sha256_file(self.grounding_path) if self.grounding_path else None
-        donor_shas = [(d_id, sha256_file(path), phrase) for d_id, path, phrase in self.donors]
+        donor_shas = [(d_id, sha256_file(path), phrase, kind) for d_id, path, phrase, kind in self.donors]
         return config_hash([self.recipe.to_dict(), grounding_sha, donor_shas, self.device])
 
 
@@ -79,8 +80,8 @@ class _Loaded:
         with cls._lock:
             if ctx.key not in cls._by_context:
                 donors = [
-                    Donor(d_id, read_audio(path, ctx.recipe.output_rate)[0], ctx.recipe.output_rate, phrase)
-                    for d_id, path, phrase in ctx.donors
+                    Donor(d_id, read_audio(path, ctx.recipe.output_rate)[0], ctx.recipe.output_rate, phrase, kind)
+                    for d_id, path, phrase, kind in ctx.donors
                 ]
                 regenerators = create_regenerators(ctx.recipe, donors=donors, device=ctx.device)
                 results = grounding.load_grounding(ctx.grounding_path) if ctx.grounding_path else {}
@@ -145,11 +146,24 @@ def _prepare(job: ClipJob, ctx: BuildContext, results: dict) -> _Prepared:
     return _Prepared(job, audio, request, how)
 
 
+def _labelled_span(region: Segment, changed: Segment | None, grid_s: float) -> Segment:
+    """The span labelled fake: the region, or the narrower span the backend altered, widened to the grid."""
+    if changed is None:
+        return region
+    steps_in = max(0, math.floor((changed[0] - region[0]) / grid_s + 1e-6))  # grid steps before the change
+    onset = snap_to_grid(region[0] + steps_in * grid_s, grid_s)
+    offset = min(region[1], ceil_to_grid(changed[1], grid_s))
+    return (onset, offset) if offset > onset else region
+
+
 def _write_pair(prep: _Prepared, result: RegionResult, ctx: BuildContext) -> list[ClipRecord]:
     job, recipe, rate = prep.job, ctx.recipe, ctx.recipe.output_rate
-    region = prep.request.region
-    start, stop = segment_to_samples(region, rate)
+    start, stop = segment_to_samples(prep.request.region, rate)
     insert = fit_length(resample(result.audio, result.sample_rate, rate), stop - start)
+    region = _labelled_span(prep.request.region, result.changed, recipe.grid_s)
+    if region != prep.request.region:  # splice only the altered span: the rest stays bit-identical
+        first, last = segment_to_samples(region, rate)
+        insert = insert[first - start : last - start]
     fake = quantize_pcm16(
         splice(prep.audio, insert, region, rate, crossfade_ms=recipe.crossfade_ms, loudness_match=recipe.loudness_match)
     )
@@ -257,17 +271,17 @@ def load_sources(path: str | Path) -> tuple[list[ClipRecord], Path]:
     return read_manifest(path), path.parent
 
 
-def demo_donors(kit_dir: str | Path) -> tuple[tuple[str, str, str], ...]:
+def demo_donors(kit_dir: str | Path) -> tuple[tuple[str, str, str, str], ...]:
     """All demo-kit recordings, as donors for the weight-free splice and addition backends."""
     from pipeline.compose import read_kit
 
-    return tuple((s.file.rsplit(".", 1)[0], str(Path(kit_dir) / s.file), s.phrase) for s in read_kit(kit_dir))
+    return tuple((s.file.rsplit(".", 1)[0], str(Path(kit_dir) / s.file), s.phrase, s.kind) for s in read_kit(kit_dir))
 
 
 def source_donors(sources: Sequence[ClipRecord], root: Path, limit: int = 64, seed: int = 0) -> tuple:
     """A seeded sample of the source clips themselves, as donors (bounded memory)."""
     chosen = sorted(sources, key=lambda r: _stable_int(seed, "donor", r.id))[:limit]
-    return tuple((r.id, str(r.resolve_audio(root)), r.caption) for r in sorted(chosen, key=lambda r: r.id))
+    return tuple((r.id, str(r.resolve_audio(root)), r.caption, "") for r in sorted(chosen, key=lambda r: r.id))
 
 
 def run_build(

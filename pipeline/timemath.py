@@ -56,6 +56,13 @@ def snap_to_grid(t: float, grid_s: float = FAKESOUND_GRID_S) -> float:
     return round(steps * grid_s, decimals)
 
 
+def ceil_to_grid(t: float, grid_s: float = FAKESOUND_GRID_S) -> float:
+    """Smallest grid point at or after ``t`` (float noise tolerated), without binary noise."""
+    steps = math.ceil(t / grid_s - 1e-6)
+    decimals = max(0, -math.floor(math.log10(grid_s)) + 1)
+    return round(steps * grid_s, decimals)
+
+
 def snap_segment(segment: Segment, grid_s: float = FAKESOUND_GRID_S) -> Segment:
     """Snap both ends of a segment to the grid."""
     return snap_to_grid(segment[0], grid_s), snap_to_grid(segment[1], grid_s)

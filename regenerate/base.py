@@ -25,11 +25,17 @@ class RegionRequest:
 
 @dataclass
 class RegionResult:
-    """New audio for exactly the requested region, at ``sample_rate``; ``info`` goes to the manifest."""
+    """New audio for exactly the requested region, at ``sample_rate``; ``info`` goes to the manifest.
+
+    ``changed`` is the span (seconds, absolute) that the backend actually altered when it is narrower than
+    the region (an added event shorter than the region): the corpus then labels only that span, so no
+    sample labelled fake is identical to the real clip.
+    """
 
     audio: np.ndarray
     sample_rate: int
     info: dict[str, Any] = field(default_factory=dict)
+    changed: Segment | None = None
 
 
 @runtime_checkable
@@ -64,3 +70,4 @@ class Donor:
     audio: np.ndarray
     sample_rate: int
     phrase: str
+    kind: str = ""  # "event" | "background" | "" (unknown); addition prefers events

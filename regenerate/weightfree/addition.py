@@ -25,8 +25,9 @@ class AdditionRegenerator(SingleRegenerator):
 
     The SNR is drawn uniformly from ``snr_db`` (seeded) and defined on RMS:
     ``20 log10(rms(event as placed, over its own samples) / rms(original region))``.
-    An event shorter than the region is followed by silence; a longer one is cut with a
-    ``CUT_FADE_S`` fade-out. ``info["added_phrase"]`` names the event, for updating captions.
+    An event shorter than the region is followed by silence and ``changed`` reports the event's span;
+    a longer one is cut with a ``CUT_FADE_S`` fade-out. Background donors are skipped when events exist.
+    ``info["added_phrase"]`` names the event, for updating captions.
     """
 
     manipulation = "addition"
@@ -37,7 +38,8 @@ class AdditionRegenerator(SingleRegenerator):
         if low > high:
             raise ValueError(f"snr_db range {snr_db} has low > high")
         self.snr_db = (low, high)
-        self.pool = DonorPool(donors, self.name)
+        events = [d for d in donors if d.kind != "background"]
+        self.pool = DonorPool(events or donors, self.name)  # a background bed is no foreground event
 
     def regenerate(self, request: RegionRequest) -> RegionResult:
         start, stop = region_span(request)
@@ -67,4 +69,5 @@ class AdditionRegenerator(SingleRegenerator):
             "event_cut": cut,
             "clipped": bool(np.abs(mixed).max() > 1.0),
         }
-        return RegionResult(audio=mixed.astype(np.float32), sample_rate=rate, info=info)
+        changed = None if cut else (request.region[0], request.region[0] + len(event) / rate)
+        return RegionResult(audio=mixed.astype(np.float32), sample_rate=rate, info=info, changed=changed)

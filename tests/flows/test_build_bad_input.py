@@ -59,7 +59,7 @@ def bad_input_corpus(tmp_path_factory, kit_dir):
     recipe = get_recipe("weight-free", backends=("vocoder",))
     kept, rejections = run_build(out, read_manifest(root / "sources.jsonl"), root, recipe, seed=1,
                                  grounding_path=str(grounding),
-                                 donors=(("ev", str(kit_dir / "ev_cow_moo_1.flac"), "a cow moos"),),
+                                 donors=(("ev", str(kit_dir / "ev_cow_moo_1.flac"), "a cow moos", "event"),),
                                  executor=thread_executor(2, progress=False))
     return out, root, kept, rejections
 

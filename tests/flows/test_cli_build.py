@@ -22,6 +22,14 @@ def test_demo_command_builds_every_split_and_manipulation(tmp_path, capsys):
         entries = read_fakesound_json(tmp_path / "demo" / f"{split}.json")
         assert sum(e.label for e in entries) * 2 == len(entries)  # every real clip paired with its fake
         assert {e.source_id for e in entries if e.label == 1} == {e.id for e in entries if e.label == 0}
+    for fake in (r for r in records if r.manipulation == "addition"):
+        # the label is the added event's span on the 40 ms grid: changed samples reach into its last 100 ms
+        real, _ = read_audio(tmp_path / "demo" / f"audio/{fake.split}/{fake.source_id}.wav")
+        made, _ = read_audio(tmp_path / "demo" / fake.audio_path)
+        start, stop = (round(t * 32000) for t in fake.segments[0])
+        changed = np.flatnonzero(real != made)
+        assert changed.min() >= start and stop - 3200 <= changed.max() < stop
+        assert fake.extra["donor_id"].startswith("ev_")
     assert (tmp_path / "demo" / "LICENSES.md").read_text().startswith("# Licences")
     assert json.loads((tmp_path / "demo" / "summary.json").read_text())["clips"] == 24
 

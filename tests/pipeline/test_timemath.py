@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from pipeline.timemath import (
+    ceil_to_grid,
     frame_labels_to_segments,
     is_on_grid,
     merge_segments,
@@ -43,6 +44,7 @@ def test_snap_to_grid_gives_clean_floats():
     assert snap_to_grid(0.021) == 0.04
     assert repr(snap_to_grid(3.999)) == "4.0"
     assert is_on_grid(8.28) and not is_on_grid(8.29)
+    assert ceil_to_grid(8.2801) == 8.32 and ceil_to_grid(8.28) == 8.28 and ceil_to_grid(0.0) == 0.0
 
 
 def test_frame_labels_exact_on_grid_and_round_trip():

@@ -107,7 +107,16 @@ def test_addition_snr_matches(donors, clip, seed):
     assert measured_snr(result, original, n_event) == pytest.approx(result.info["snr_db"], abs=0.1)
     assert not result.info["event_cut"] and n_event < stop - start
     np.testing.assert_array_equal(result.audio[n_event:], clip[start:stop][n_event:])  # after the event: untouched
+    assert result.changed == (1.0, pytest.approx(1.0 + n_event / ODD_RATE))  # only the event's span is labelled
     assert result.info["added_phrase"] == {d.id: d.phrase for d in events}[result.info["donor_id"]]
+
+
+def test_addition_skips_background_beds_when_events_exist(kit_dir, clip):
+    bed = Donor("bg_rain", read_audio(kit_dir / "bg_rain.flac")[0], 32000, "rain falls", kind="background")
+    event = Donor("ev_door_close", read_audio(kit_dir / "ev_door_close.flac")[0], 32000, "a door closes", kind="event")
+    picked = {AdditionRegenerator([bed, event]).regenerate(request(clip, seed)).info["donor_id"] for seed in range(8)}
+    assert picked == {"ev_door_close"}
+    assert AdditionRegenerator([bed]).regenerate(request(clip)).info["donor_id"] == "bg_rain"  # beds only: used
 
 
 def test_addition_cuts_long_event_with_fade(donors, clip):
@@ -116,7 +125,7 @@ def test_addition_cuts_long_event_with_fade(donors, clip):
     result = backend.regenerate(request(clip))
     start, stop = span()
     original = clip[start:stop].astype(np.float64)
-    assert result.info["event_cut"] and result.info["snr_db"] == 5.0
+    assert result.info["event_cut"] and result.info["snr_db"] == 5.0 and result.changed is None
     assert len(result.audio) == stop - start
     assert measured_snr(result, original, stop - start) == pytest.approx(5.0, abs=0.1)
     added = result.audio.astype(np.float64) - original
