@@ -133,11 +133,16 @@ def speed_side_by_side(models: list[str], seconds: float, repeats: int, n_boot: 
 def _v(m: dict, key: str, scale: float = 1.0, digits: int = 3) -> str:
     c = m[key]
     if c["value"] is None or np.isnan(c["value"]):
-        return "–"
+        return "– (nothing detected)" if key.startswith(("seg_f1", "event_f1")) else "–"
     text = f"{c['value'] * scale:.{digits}f}"
     if c["ci_low"] is not None and not np.isnan(c["ci_low"]):
         text += f" [{c['ci_low'] * scale:.{digits}f}, {c['ci_high'] * scale:.{digits}f}]"
     return text
+
+
+def _f1_or_zero(value: float | None) -> float:
+    """sed_eval's F1 is undefined (nan) when a system detects nothing; for ranking, that is an F1 of 0."""
+    return 0.0 if value is None or np.isnan(value) else float(value)
 
 
 def targets_table(report: dict, holdout: str) -> str:
@@ -160,7 +165,7 @@ def targets_table(report: dict, holdout: str) -> str:
                      f"{_v(o, 'eer', 100, 1)} vs {_v(r, 'eer', 100, 1)}", o["eer"]["value"] < r["eer"]["value"]))
         rows.append((f"seg F1@1s mrtcn > fakesound-ref ({label})", "higher",
                      f"{_v(o, 'seg_f1_1s')} vs {_v(r, 'seg_f1_1s')}",
-                     o["seg_f1_1s"]["value"] > r["seg_f1_1s"]["value"]))
+                     _f1_or_zero(o["seg_f1_1s"]["value"]) > _f1_or_zero(r["seg_f1_1s"]["value"])))
     speed = report["speed"]["models"]
     default = speed["mrtcn"]
     rows.append(("inference x real time per core (default)", ">= 500",
