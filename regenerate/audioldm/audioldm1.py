@@ -9,10 +9,17 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
-from transformers import AutoTokenizer, ClapTextModelWithProjection, SpeechT5HifiGan
+from transformers import ClapTextModelWithProjection, SpeechT5HifiGan
 
 from regenerate.audioldm.inpainter import LatentInpainter
-from regenerate.audioldm.loading import check_tokenizer, load_part, pick_device, pick_dtype, resolve_checkpoint
+from regenerate.audioldm.loading import (
+    check_tokenizer,
+    load_part,
+    load_shared_parts,
+    pick_device,
+    pick_dtype,
+    resolve_checkpoint,
+)
 from regenerate.audioldm.mel import MelConfig
 
 
@@ -52,14 +59,11 @@ class AudioLDMInpainter(LatentInpainter):
         torch_device = pick_device(device)
         half = pick_dtype(torch_device, dtype)
         inpainter = cls(
-            vae=load_part(folder, "vae", AutoencoderKL.from_pretrained),
+            **load_shared_parts(folder),
             unet=load_part(folder, "unet", lambda p: UNet2DConditionModel.from_pretrained(p, torch_dtype=half)),
             text_encoder=load_part(
                 folder, "text_encoder", lambda p: ClapTextModelWithProjection.from_pretrained(p, dtype=half)
             ),
-            tokenizer=load_part(folder, "tokenizer", AutoTokenizer.from_pretrained),
-            vocoder=load_part(folder, "vocoder", SpeechT5HifiGan.from_pretrained),
-            scheduler=load_part(folder, "scheduler", DDIMScheduler.from_pretrained),
         )
         return inpainter.to(torch_device, half)
 

@@ -23,7 +23,14 @@ from diffusers import (
 from transformers import AutoTokenizer, ClapModel, GPT2LMHeadModel, SpeechT5HifiGan, T5EncoderModel
 
 from regenerate.audioldm.inpainter import LatentInpainter
-from regenerate.audioldm.loading import check_tokenizer, load_part, pick_device, pick_dtype, resolve_checkpoint
+from regenerate.audioldm.loading import (
+    check_tokenizer,
+    load_part,
+    load_shared_parts,
+    pick_device,
+    pick_dtype,
+    resolve_checkpoint,
+)
 from regenerate.audioldm.mel import MelConfig
 
 #: GPT-2 steps AudioLDM 2 generates when the config does not say (``max_new_tokens`` of cvssp/audioldm2).
@@ -94,7 +101,7 @@ class AudioLDM2Inpainter(LatentInpainter):
         half = pick_dtype(torch_device, dtype)
         language_config = json.loads((folder / "language_model" / "config.json").read_text())
         inpainter = cls(
-            vae=load_part(folder, "vae", AutoencoderKL.from_pretrained),
+            **load_shared_parts(folder),
             unet=load_part(
                 folder, "unet", lambda p: AudioLDM2UNet2DConditionModel.from_pretrained(p, torch_dtype=half)
             ),
@@ -106,10 +113,7 @@ class AudioLDM2Inpainter(LatentInpainter):
             language_model=load_part(
                 folder, "language_model", lambda p: GPT2LMHeadModel.from_pretrained(p, dtype=half)
             ),
-            tokenizer=load_part(folder, "tokenizer", AutoTokenizer.from_pretrained),
             tokenizer_2=load_part(folder, "tokenizer_2", AutoTokenizer.from_pretrained),
-            vocoder=load_part(folder, "vocoder", SpeechT5HifiGan.from_pretrained),
-            scheduler=load_part(folder, "scheduler", DDIMScheduler.from_pretrained),
         )
         if language_config.get("max_new_tokens"):
             inpainter.max_new_tokens = int(language_config["max_new_tokens"])

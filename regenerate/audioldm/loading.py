@@ -136,3 +136,16 @@ def check_tokenizer(tokenizer: Any, name: str, embedding_rows: int | None = None
             f"{name} from {source} has {size} tokens but its text encoder embeds only {embedding_rows}: "
             "tokenizer and model come from different checkpoints"
         )
+
+
+def load_shared_parts(folder: Path) -> dict[str, Any]:
+    """The parts AudioLDM and AudioLDM 2 checkpoints share: VAE, vocoder, DDIM scheduler and (CLAP) tokenizer."""
+    from diffusers import AutoencoderKL, DDIMScheduler
+    from transformers import AutoTokenizer, SpeechT5HifiGan
+
+    return {
+        "vae": load_part(folder, "vae", AutoencoderKL.from_pretrained),
+        "tokenizer": load_part(folder, "tokenizer", AutoTokenizer.from_pretrained),
+        "vocoder": load_part(folder, "vocoder", SpeechT5HifiGan.from_pretrained),
+        "scheduler": load_part(folder, "scheduler", DDIMScheduler.from_pretrained),
+    }
