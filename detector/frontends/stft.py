@@ -91,22 +91,18 @@ class STFTFrontend(CachableFrontend):
 
     def features(self, wave: torch.Tensor) -> torch.Tensor:
         """Unnormalised features ``(batch, frames, dim)``: envelope | fine structure | phase coherence."""
-        spec = torch.view_as_real(centred_stft(wave, self.n_fft, self.hop_length, self.window).transpose(1, 2))
-        re, im = spec[..., 0], spec[..., 1]  # (B, frames, bins); real arithmetic is much cheaper than complex
-        power = re * re + im * im
+        z = centred_stft(wave, self.n_fft, self.hop_length, self.window).transpose(1, 2)  # (B, frames, bins)
+        power = z.real.square() + z.imag.square()
         envelope = torch.log(torch.matmul(power, self.env_fb) + _EPS)
-        log_mag = 0.5 * torch.log(power + _EPS)
+        log_mag = torch.log(power + _EPS).mul_(0.5)
         curvature = log_mag[..., 1:-1] - 0.5 * (log_mag[..., :-2] + log_mag[..., 2:])
-        fine = torch.log(torch.matmul(curvature.square(), self.detail_fb) + 1e-4)
+        fine = torch.log(torch.matmul(curvature.square_(), self.detail_fb) + 1e-4)
         parts = [envelope, fine]
         if self.phase:
             # power[k] * cos(phi[k-1] - 2 phi[k] + phi[k+1]) = Re(X[k-1] X[k+1] conj(X[k])^2) / (|X[k-1]| |X[k+1]|)
-            ar, ai, cr, ci = re[..., :-2], im[..., :-2], re[..., 2:], im[..., 2:]
-            br, bi = re[..., 1:-1], im[..., 1:-1]
-            pr, pi = ar * cr - ai * ci, ar * ci + ai * cr  # X[k-1] X[k+1]
-            qr, qi = br * br - bi * bi, -2 * br * bi  # conj(X[k])^2
-            mag = torch.exp(log_mag)
-            weighted = (pr * qr - pi * qi) / (mag[..., :-2] * mag[..., 2:] + _EPS)
+            numerator = (z[..., :-2] * z[..., 2:] * z[..., 1:-1].conj().square()).real
+            mag = torch.sqrt(power + _EPS)
+            weighted = numerator / (mag[..., :-2] * mag[..., 2:] + _EPS)
             weight = power[..., 1:-1]
             coherence = torch.matmul(weighted, self.detail_fb) / (torch.matmul(weight, self.detail_fb) + _EPS)
             parts.append(coherence)
