@@ -46,3 +46,31 @@ class CachableFrontend(Frontend):
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         return self.normalise(self.features(wave))
+
+
+class PretrainedFrontend(Frontend):
+    """A front-end around a pretrained backbone that can be frozen (no gradients, eval mode) or fine-tuned."""
+
+    frozen: bool = False
+
+    @property
+    def backbone(self) -> nn.Module:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def freeze(self) -> None:
+        """Stop gradients into the backbone and keep it in eval mode (dropout off)."""
+        self.frozen = True
+        self.backbone.requires_grad_(False)
+        self.backbone.eval()
+
+    def unfreeze(self) -> None:
+        """Make the backbone trainable (fine-tuning)."""
+        self.frozen = False
+        self.backbone.requires_grad_(True)
+        self.backbone.train(self.training)
+
+    def train(self, mode: bool = True) -> PretrainedFrontend:
+        super().train(mode)
+        if self.frozen:
+            self.backbone.eval()
+        return self

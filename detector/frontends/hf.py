@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from detector.frontends.base import Frontend
+from detector.frontends.base import PretrainedFrontend
 from detector.frontends.eat.fbank import KaldiFbankConfig, kaldi_fbank, num_fbank_frames
 from detector.frontends.eat.hub import (
     WeightsUnavailableError,
@@ -47,7 +47,7 @@ AST_MODEL = "audio-spectrogram-transformer"
 AST_DEFAULTS = {"sampling_rate": 16000, "mean": -4.2677393, "std": 4.5689974, "do_normalize": True}
 
 
-class HFFrontend(Frontend):
+class HFFrontend(PretrainedFrontend):
     """A transformers ``AutoModel`` audio encoder as a :class:`Frontend`: ``(batch, samples) -> (batch, frames, dim)``.
 
     Build it with :meth:`from_pretrained`, or wrap an already constructed model.
@@ -100,24 +100,9 @@ class HFFrontend(Frontend):
         if freeze:
             self.freeze()
 
-    # ------------------------------------------------------------------ training mode
-    def freeze(self) -> None:
-        """No gradients into the backbone; it stays in eval mode (dropout off)."""
-        self.frozen = True
-        self.model.requires_grad_(False)
-        self.model.eval()
-
-    def unfreeze(self) -> None:
-        """Fine-tune the backbone."""
-        self.frozen = False
-        self.model.requires_grad_(True)
-        self.model.train(self.training)
-
-    def train(self, mode: bool = True) -> HFFrontend:
-        super().train(mode)
-        if self.frozen:
-            self.model.eval()
-        return self
+    @property
+    def backbone(self) -> nn.Module:
+        return self.model
 
     # ------------------------------------------------------------------ time maths
     def num_frames(self, num_samples: int) -> int:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 
-from detector.frontends.base import Frontend
+from detector.frontends.base import PretrainedFrontend
 from detector.frontends.eat.fbank import KaldiFbankConfig, kaldi_fbank, num_fbank_frames
 from detector.frontends.eat.hub import (
     WeightsUnavailableError,
@@ -48,7 +49,7 @@ class EATInputConfig:
     fbank: KaldiFbankConfig = field(default_factory=KaldiFbankConfig)
 
 
-class EATFrontend(Frontend):
+class EATFrontend(PretrainedFrontend):
     """Waveform ``(batch, samples)`` at 16 kHz -> ``(batch, ceil(fbank_frames / 16), dim)``.
 
     10.0 s (160000 samples) -> 998 fbank frames -> **63** frames of 160 ms (the last one holds 6 real
@@ -83,24 +84,9 @@ class EATFrontend(Frontend):
         if freeze:
             self.freeze()
 
-    # ------------------------------------------------------------------ training mode
-    def freeze(self) -> None:
-        """Stop gradients into the encoder and keep it in eval mode."""
-        self.frozen = True
-        self.encoder.requires_grad_(False)
-        self.encoder.eval()
-
-    def unfreeze(self) -> None:
-        """Make the encoder trainable (fine-tuning)."""
-        self.frozen = False
-        self.encoder.requires_grad_(True)
-        self.encoder.train(self.training)
-
-    def train(self, mode: bool = True) -> EATFrontend:
-        super().train(mode)
-        if self.frozen:
-            self.encoder.eval()
-        return self
+    @property
+    def backbone(self) -> nn.Module:
+        return self.encoder
 
     # ------------------------------------------------------------------ time maths
     def num_frames(self, num_samples: int) -> int:
