@@ -37,9 +37,10 @@ def match_loudness(insert: np.ndarray, reference: np.ndarray, max_gain_db: float
     return (np.asarray(insert, dtype=np.float64) * gain).astype(np.float32)
 
 
-def _equal_power_ramp(n: int) -> tuple[np.ndarray, np.ndarray]:
+def equal_power_ramps(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(fade-out, fade-in) gains of an equal-power crossfade over ``n`` samples."""
     theta = (np.arange(n) + 0.5) / n * (np.pi / 2)
-    return np.cos(theta), np.sin(theta)  # (fade-out of original, fade-in of insert)
+    return np.cos(theta), np.sin(theta)
 
 
 def splice(
@@ -69,7 +70,7 @@ def splice(
     body = insert.astype(np.float64)
     n_fade = min(round(crossfade_ms * sample_rate / 1000), (stop - start) // 2)
     if n_fade > 0:
-        fade_out, fade_in = _equal_power_ramp(n_fade)
+        fade_out, fade_in = equal_power_ramps(n_fade)
         head, tail = original[start : start + n_fade], original[stop - n_fade : stop]
         body[:n_fade] = head * fade_out + body[:n_fade] * fade_in
         body[-n_fade:] = tail * fade_in + body[-n_fade:] * fade_out

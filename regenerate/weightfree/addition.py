@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pipeline.errors import RejectedInput
+from pipeline.splice import rms
 from regenerate.base import Donor, RegionRequest, RegionResult, SingleRegenerator
 from regenerate.weightfree.common import DonorPool, fade_out_tail, region_span, request_rng
 
@@ -14,10 +15,6 @@ from regenerate.weightfree.common import DonorPool, fade_out_tail, region_span, 
 CUT_FADE_S = 0.01
 #: Regions quieter than this RMS (about -120 dBFS) have no defined SNR.
 MIN_REGION_RMS = 1e-6
-
-
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
 
 
 class AdditionRegenerator(SingleRegenerator):
@@ -48,13 +45,13 @@ class AdditionRegenerator(SingleRegenerator):
         donor = self.pool.choose(request.clip_id, rng)
         snr_db = float(rng.uniform(*self.snr_db))
         original = np.asarray(request.audio[start:stop], dtype=np.float64)
-        reference = _rms(original)
+        reference = rms(original)
         if reference < MIN_REGION_RMS:
             raise RejectedInput(request.clip_id, f"region {request.region} is silent: the addition SNR is undefined")
         event = np.asarray(self.pool.audio_at(donor, rate), dtype=np.float64)
         cut = len(event) > length
         event = fade_out_tail(event[:length], round(CUT_FADE_S * rate)) if cut else event
-        level = _rms(event)
+        level = rms(event)
         if level == 0.0:
             raise RejectedInput(donor.id, "donor event is silent")
         gain = reference * 10.0 ** (snr_db / 20.0) / level

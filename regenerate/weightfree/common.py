@@ -9,6 +9,7 @@ import numpy as np
 
 from pipeline.audio_io import resample
 from pipeline.errors import RejectedInput
+from pipeline.splice import equal_power_ramps
 from pipeline.timemath import segment_to_samples
 from regenerate.base import Donor, RegionRequest
 
@@ -33,12 +34,6 @@ def request_rng(backend: str, request: RegionRequest) -> np.random.Generator:
     """Generator seeded by SHA-256 of (backend, seed, clip id, region): stable across processes."""
     key = f"{backend}\x00{int(request.seed)}\x00{request.clip_id}\x00{request.region[0]!r}\x00{request.region[1]!r}"
     return np.random.default_rng(np.frombuffer(hashlib.sha256(key.encode()).digest(), dtype=np.uint32))
-
-
-def equal_power_ramps(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(fade-out, fade-in) gains of an equal-power crossfade over ``n`` samples."""
-    theta = (np.arange(n) + 0.5) / n * (np.pi / 2)
-    return np.cos(theta), np.sin(theta)
 
 
 def tile_crossfaded(audio: np.ndarray, length: int, crossfade: int) -> np.ndarray:
