@@ -6,7 +6,10 @@ so no codec or sample-rate cue separates them.
 
 from __future__ import annotations
 
+import errno
 import io
+import os
+import re
 import shutil
 from pathlib import Path
 
@@ -19,6 +22,22 @@ from pipeline.errors import RejectedInput
 
 PCM16_SCALE = 32768.0
 WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+#: libsndfile's log line for a WAV whose data chunk is shorter than its header says.
+_SHORT_DATA_RE = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.M)
+#: Data sizes streaming writers put in a header when the length is unknown (not a truncation).
+_STREAMING_SIZES = {0, 0xFFFFFFFF, 0x7FFFFFFF}
+#: Decoded frames may fall short of a compressed header's count by codec padding (mp3: ~2 frames of 1152).
+_CODEC_SLACK_FRAMES = 4096
+
+
+def _libsndfile_reason(err: Exception) -> str:
+    """libsndfile's message without the "Error opening '<path>': " prefix (the caller names the file);
+    its "does not exist or is not a regular file" for an existing file means no decoder took it."""
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    text = re.sub(r"^Error opening '.*?': ", "", text).strip()
+    if text.startswith("File does not exist or is not a regular file"):
+        return "format not recognised"
+    return text.rstrip(".")
 
 
 def _decode(path: Path) -> tuple[np.ndarray, int]:
@@ -26,7 +45,7 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
         return data, int(sr)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
-        sf_error = str(err).splitlines()[0] if str(err) else type(err).__name__
+        sf_error = _libsndfile_reason(err)
     if shutil.which("ffmpeg"):  # pydub/ffmpeg decode formats this libsndfile lacks
         try:
             from pydub import AudioSegment
@@ -40,6 +59,51 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
         except Exception as err:
             sf_error = f"{sf_error}; ffmpeg: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
     raise RejectedInput(str(path), f"cannot decode audio ({sf_error})")
+
+
+def _truncation(path: Path, decoded_frames: int) -> str | None:
+    """Why the decoded audio is shorter than the file's header promises, or None."""
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError):
+        return None
+    short = _SHORT_DATA_RE.search(info.extra_info or "")
+    if short and int(short.group(1)) not in _STREAMING_SIZES and int(short.group(2)) < int(short.group(1)):
+        return f"truncated file: data chunk holds {short.group(2)} of {short.group(1)} bytes"
+    expected = int(info.frames)
+    if 0 < expected < 2**62 and decoded_frames < expected - max(_CODEC_SLACK_FRAMES, expected // 100):
+        return f"truncated file: decoded {decoded_frames} of the {expected} frames its header announces"
+    return None
+
+
+def check_audio_path(path: Path) -> None:
+    """Missing, dangling or looping symlinks and folders are rejected before any decoder sees them."""
+    if path.is_symlink() and not path.exists():
+        try:
+            os.stat(path)
+        except OSError as err:
+            reason = "symlink loop" if err.errno == errno.ELOOP else "broken symlink (its target does not exist)"
+            raise RejectedInput(str(path), reason) from None
+    if path.is_dir():
+        raise RejectedInput(str(path), "is a directory, not an audio file")
+    if not path.is_file():
+        raise RejectedInput(str(path), "file not found")
+
+
+def decode_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Decode every frame of ``path`` as float32 ``(frames, channels)``; checked, never partial.
+
+    Raises :class:`RejectedInput` naming the file for a missing file, a folder, a broken or
+    looping symlink, undecodable or truncated data, no samples, or NaN/Inf samples.
+    """
+    path = Path(path)
+    check_audio_path(path)
+    data, sr = _decode(path)
+    check_finite(data, str(path))
+    truncated = _truncation(path, len(data))
+    if truncated:
+        raise RejectedInput(str(path), truncated)
+    return data, sr
 
 
 def to_mono(data: np.ndarray) -> np.ndarray:
@@ -65,15 +129,10 @@ def check_finite(audio: np.ndarray, item: str) -> None:
 def read_audio(path: str | Path, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
     """Read ``path`` as mono float32, resampled to ``sample_rate`` when given.
 
-    Raises :class:`RejectedInput` naming the file for missing, undecodable, empty or
-    non-finite audio.
+    Raises :class:`RejectedInput` as :func:`decode_audio` does.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise RejectedInput(str(path), "file not found")
-    data, sr = _decode(path)
+    data, sr = decode_audio(path)
     audio = to_mono(data)
-    check_finite(audio, str(path))
     if sample_rate is not None:
         audio = resample(audio, sr, sample_rate)
         sr = sample_rate
@@ -108,5 +167,5 @@ def audio_info(path: str | Path) -> tuple[int, int, int]:
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as err:
-        raise RejectedInput(str(path), f"cannot read audio header ({str(err).splitlines()[0]})") from err
+        raise RejectedInput(str(path), f"cannot read audio header ({_libsndfile_reason(err)})") from err
     return int(info.samplerate), int(info.frames), int(info.channels)

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.audio_io import audio_info
+from pipeline.audio_io import audio_info, check_audio_path, decode_audio
 from pipeline.errors import RejectedInput, Rejection
 from pipeline.hashing import sha256_file
 from pipeline.manifest import REAL, ClipRecord
+from pipeline.source_policy import SourcePolicy
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
+STAGE = "import-sources"
 CAPTION_COLUMNS = ("audiocap_id", "youtube_id", "start_time", "caption")
 
 
@@ -30,20 +32,64 @@ class SourceImport:
     rejected: list[Rejection] = field(default_factory=list)
 
 
-def read_captions(path: str | Path) -> dict[str, list[tuple[str, str]]]:
-    """``youtube_id -> [(start_time, caption), ...]`` in ``audiocap_id`` order."""
-    path = Path(path)
-    with open(path, newline="", encoding="utf-8") as fh:
+def read_caption_rows(
+    path: str | Path, policy: SourcePolicy | None = None
+) -> tuple[dict[str, list[tuple[str, str]]], list[tuple[str, Rejection]]]:
+    """``youtube_id -> [(start_time, caption), ...]`` in ``audiocap_id`` order, and the rejected rows
+    as ``(youtube_id, rejection)``.
+
+    Accepts a UTF-8 BOM, CRLF line ends and extra columns; a missing column fails the whole file
+    (one line); a row with an empty, overlong or non-UTF-8 caption, or with too few or too many
+    fields, is rejected on its own, named ``<csv>:<line>``.
+    """
+    path, policy = Path(path), policy or SourcePolicy()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: captions CSV not found")
+    rejected: list[tuple[str, Rejection]] = []
+    kept: list[tuple[int, dict[str, str]]] = []
+    with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
         reader = csv.DictReader(fh)
-        missing = [c for c in CAPTION_COLUMNS if c not in (reader.fieldnames or [])]
+        reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
+        missing = [c for c in CAPTION_COLUMNS if c not in reader.fieldnames]
         if missing:
-            raise ValueError(f"{path}: captions CSV lacks columns {missing}")
-        rows = sorted(reader, key=lambda r: (int(r["audiocap_id"]) if r["audiocap_id"].isdigit() else 0))
+            raise ValueError(f"{path}: captions CSV lacks columns {missing} (needs {', '.join(CAPTION_COLUMNS)})")
+        for row in reader:
+            problem = _row_problem(row, policy)
+            if problem:
+                clip_id = (row.get("youtube_id") or "").strip()
+                rejected.append((clip_id, Rejection(item=f"{path}:{reader.line_num}", stage=STAGE, reason=problem)))
+            else:
+                kept.append((reader.line_num, row))
+    kept.sort(key=lambda lr: (int(lr[1]["audiocap_id"]) if lr[1]["audiocap_id"].strip().isdigit() else 0, lr[0]))
     captions: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for row in rows:
-        if row["caption"].strip():
-            captions[row["youtube_id"].strip()].append((row["start_time"].strip(), row["caption"].strip()))
-    return dict(captions)
+    for _, row in kept:
+        captions[row["youtube_id"].strip()].append((row["start_time"].strip(), row["caption"].strip()))
+    return dict(captions), rejected
+
+
+def _row_problem(row: dict, policy: SourcePolicy) -> str | None:
+    if None in row:
+        return "row has more fields than the header (an unquoted comma in the caption?)"
+    if any(row[c] is None for c in CAPTION_COLUMNS):
+        return "row has fewer fields than the header"
+    if any(isinstance(v, str) and _not_utf8(v) for v in row.values()):
+        return "row is not valid UTF-8"
+    if not row["youtube_id"].strip():
+        return "row has no youtube_id"
+    return policy.caption_problem(row["caption"].strip())
+
+
+def _not_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def read_captions(path: str | Path) -> dict[str, list[tuple[str, str]]]:
+    """``youtube_id -> [(start_time, caption), ...]`` in ``audiocap_id`` order (rejected rows dropped)."""
+    return read_caption_rows(path)[0]
 
 
 def _lookup_id(stem: str, captions: dict[str, list[tuple[str, str]]]) -> str | None:
@@ -57,16 +103,60 @@ def _lookup_id(stem: str, captions: dict[str, list[tuple[str, str]]]) -> str | N
     return None
 
 
+def _candidate_ids(stem: str) -> list[str]:
+    """Ids a file stem may stand for in the AudioCaps layouts (``id``, ``Y<id>``, ``<id>_<start>``)."""
+    return [stem, *([stem[1:]] if stem.startswith("Y") else []), stem.rpartition("_")[0]]
+
+
 def _relative_or_absolute(path: Path, root: Path) -> str:
     path, root = path.resolve(), root.resolve()
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def source_record(path: Path, clip_id: str, caption: str, root: Path, extra: dict | None = None) -> ClipRecord:
-    """A real source clip's record (header read, bytes hashed); rejects unreadable files."""
-    sample_rate, frames, _ = audio_info(path)
-    if frames == 0:
-        raise RejectedInput(str(path), "audio is empty (0 samples)")
+def audio_files(folder: Path) -> list[tuple[Path, str | None]]:
+    """Entries under ``folder`` with an audio suffix, sorted, each with why it cannot be used (or None).
+
+    Folder symlinks are followed once each (a link back up the tree is reported, not walked forever);
+    a folder whose name ends in an audio suffix is reported.
+    """
+    entries: list[tuple[Path, str | None]] = []
+    visited: set[Path] = set()
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        real = current.resolve()
+        if real in visited:
+            entries.append((current, "symlink loop: this folder was already scanned"))
+            continue
+        visited.add(real)
+        try:
+            children = list(current.iterdir())
+        except OSError as err:
+            entries.append((current, f"cannot list folder ({err.strerror or err})"))
+            continue
+        for child in children:
+            is_audio_name = child.suffix.lower() in AUDIO_SUFFIXES
+            if child.is_dir():
+                pending.append(child)
+                if is_audio_name:
+                    entries.append((child, "is a directory, not an audio file"))
+            elif is_audio_name:
+                entries.append((child, None))
+    return sorted(entries, key=lambda e: str(e[0]))
+
+
+def source_record(path: Path, clip_id: str, caption: str, root: Path, extra: dict | None = None,
+                  policy: SourcePolicy | None = None) -> ClipRecord:
+    """A real source clip's record: header checked, every sample decoded and checked, bytes hashed.
+
+    Raises :class:`RejectedInput` (one line naming the file) when ``policy`` refuses the clip.
+    """
+    policy = policy or SourcePolicy()
+    check_audio_path(path)
+    policy.check_header(str(path), *audio_info(path))
+    data, sample_rate = decode_audio(path)
+    facts = policy.check_decoded(str(path), data, sample_rate)
+    frames = len(data)
     return ClipRecord(
         id=clip_id,
         label=REAL,
@@ -77,7 +167,7 @@ def source_record(path: Path, clip_id: str, caption: str, root: Path, extra: dic
         num_samples=frames,
         duration=frames / sample_rate,
         sha256=sha256_file(path),
-        extra=extra or {},
+        extra={**(extra or {}), **facts},
     )
 
 
@@ -86,36 +176,59 @@ def import_sources(
     captions_csv: str | Path,
     manifest_root: str | Path,
     on_reject: Callable[[Rejection], None] | None = None,
+    policy: SourcePolicy | None = None,
 ) -> SourceImport:
-    """Match audio files to captions; unmatched, duplicate or unreadable files are rejected."""
-    audio_dir, root = Path(audio_dir), Path(manifest_root)
-    captions = read_captions(captions_csv)
+    """Match audio files to captions, decode and check each; every unusable file or row is rejected.
+
+    Rejected: caption rows that cannot be used, files without a caption, duplicates of an id already
+    imported, files the :class:`SourcePolicy` refuses, and captioned clips with no audio file.
+    """
+    audio_dir, root, policy = Path(audio_dir), Path(manifest_root), policy or SourcePolicy()
+    if not audio_dir.is_dir():
+        raise FileNotFoundError(f"{audio_dir}: audio folder not found")
+    captions, bad_rows = read_caption_rows(captions_csv, policy)
     result = SourceImport()
     seen: set[str] = set()
+    with_file: set[str] = set()
 
     def reject(item: str, reason: str) -> None:
-        rejection = Rejection(item=item, stage="import-sources", reason=reason)
+        rejection = Rejection(item=item, stage=STAGE, reason=reason)
         result.rejected.append(rejection)
         if on_reject:
             on_reject(rejection)
 
-    for path in sorted(p for p in audio_dir.rglob("*") if p.is_file()):
-        if path.suffix.lower() not in AUDIO_SUFFIXES:
-            continue
+    rows_of = {clip_id: row for clip_id, row in reversed(bad_rows) if clip_id}
+    explained: set[str] = set()
+    for path, problem in audio_files(audio_dir):
         clip_id = _lookup_id(path.stem, captions)
-        if clip_id is None:
-            reject(str(path), "no caption for this clip in the captions CSV")
+        if problem:
+            with_file.add(clip_id or "")
+            reject(str(path), problem)
             continue
+        if clip_id is None:
+            bad_id = next((c for c in _candidate_ids(path.stem) if c in rows_of), None)
+            if bad_id is not None:  # one line, naming the file, for a clip whose only caption was refused
+                explained.add(bad_id)
+                reject(str(path), f"its caption row was rejected: {rows_of[bad_id].reason} ({rows_of[bad_id].item})")
+            else:
+                reject(str(path), "no caption for this clip in the captions CSV")
+            continue
+        with_file.add(clip_id)
         if clip_id in seen:
             reject(str(path), f"duplicate clip id {clip_id!r}")
             continue
         texts = [c for _, c in captions[clip_id]]
         try:
-            record = source_record(path, clip_id, texts[0], root, {"captions": texts})
+            record = source_record(path, clip_id, texts[0], root, {"captions": texts}, policy)
         except RejectedInput as err:
             reject(err.item, err.reason)
             continue
         seen.add(clip_id)
         result.records.append(record)
+    for clip_id, row in bad_rows:
+        if clip_id not in explained:
+            reject(row.item, row.reason)
+    for clip_id in sorted(set(captions) - with_file):
+        reject(f"{captions_csv}", f"no audio file found for captioned clip {clip_id!r}")
     result.records.sort(key=lambda r: r.id)
     return result
