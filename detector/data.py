@@ -12,6 +12,7 @@ import torch
 
 from detector.augment import AugmentConfig, add_noise, augment_wave
 from pipeline.audio_io import read_audio
+from pipeline.containment import audio_inside
 from pipeline.manifest import ClipRecord, read_manifest
 from pipeline.timemath import segments_to_frame_labels
 
@@ -19,11 +20,14 @@ MANIFEST_NAME = "manifest.jsonl"
 
 
 def load_corpus(corpus_dir: str | Path) -> list[ClipRecord]:
-    """Records of a corpus folder (``manifest.jsonl`` inside it)."""
+    """Records of a corpus folder (``manifest.jsonl`` inside it); an audio path leaving the folder is refused."""
     path = Path(corpus_dir) / MANIFEST_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{corpus_dir}: no {MANIFEST_NAME} (not a corpus folder)")
-    return read_manifest(path)
+    records = read_manifest(path)
+    for record in records:
+        audio_inside(corpus_dir, record.audio_path, record.id)
+    return records
 
 
 def split_records(

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from detector import metrics as M
 from detector.inference import Detector, Region
+from pipeline.containment import audio_inside
 from pipeline.errors import RejectedInput
 from pipeline.manifest import ClipRecord
 from pipeline.timemath import Segment
@@ -56,8 +57,8 @@ def predict_records(
     """Run ``detector`` on each record's audio; returns predictions and one-line errors for bad files."""
     preds, errors = [], []
     for r in tqdm(records, desc="detect", disable=not progress, leave=False):
-        path = r.resolve_audio(root)
         try:
+            path = audio_inside(root, r.audio_path, r.id)
             d = detector.detect_file(path)
         except RejectedInput as err:
             errors.append(str(err))

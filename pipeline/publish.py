@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.containment import OutsideCorpus, audio_inside
 from pipeline.manifest import FAKE, ClipRecord, read_manifest
 
 MANIFEST, LICENSES, SUMMARY = "manifest.jsonl", "LICENSES.md", "summary.json"
@@ -113,8 +114,8 @@ def load_corpus(corpus_dir: str | Path, splits: Sequence[str] | None = None) -> 
         if dupes:
             raise PublishError(f"{root / MANIFEST}: duplicate clip ids in split {split}: {', '.join(dupes[:5])}")
         for record in by_split[split]:
-            if not record.resolve_audio(root).is_file():
-                raise PublishError(f"{record.resolve_audio(root)}: audio of clip {record.id!r} is missing")
+            if not _audio_of(root, record).is_file():
+                raise PublishError(f"{_audio_of(root, record)}: audio of clip {record.id!r} is missing")
     if not (root / LICENSES).is_file():
         raise PublishError(f"{root}: {LICENSES} missing (a published corpus must carry the source audio's licences)")
     summary: dict[str, Any] = {}
@@ -124,6 +125,14 @@ def load_corpus(corpus_dir: str | Path, splits: Sequence[str] | None = None) -> 
         except ValueError as err:
             raise PublishError(f"{root / SUMMARY}: not valid JSON ({err})") from err
     return Corpus(root, {s: by_split[s] for s in wanted}, (root / LICENSES).read_text(encoding="utf-8"), summary)
+
+
+def _audio_of(root: str | Path, record: ClipRecord) -> Path:
+    """The clip's audio file, never one outside the corpus folder (see :mod:`pipeline.containment`)."""
+    try:
+        return audio_inside(root, record.audio_path, record.id)
+    except OutsideCorpus as err:
+        raise PublishError(f"{Path(root) / MANIFEST}: {err}") from None
 
 
 def hub_features():
@@ -149,7 +158,7 @@ def hub_features():
 def _rows(root: str, records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for data in records:
         record = ClipRecord.from_dict(data)
-        path = record.resolve_audio(root)
+        path = _audio_of(root, record)
         audio = path.read_bytes()
         if record.sha256 and hashlib.sha256(audio).hexdigest() != record.sha256:
             raise PublishError(f"{path}: audio of clip {record.id!r} does not match the manifest's sha256")
