@@ -400,6 +400,20 @@ def _one_line(err: BaseException) -> str:
     return " ".join(message.split("\n")[0].split()) if message else type(err).__name__
 
 
+def _raise_redacted(message: str, transient: bool, cause: BaseException, token: str | None) -> None:
+    """Raise :class:`PublishError` with the Hub token masked; a cause that quotes the token (a server echoing
+    the request's headers) is dropped from the chain, so no traceback or log line can carry it."""
+    from huggingface_hub import get_token
+
+    secret = token or get_token()
+    leaked = bool(secret) and any(secret in text for text in (message, str(cause), repr(cause)))
+    if secret:
+        message = message.replace(secret, "hf_***")
+    if leaked:
+        raise PublishError(message + " (the Hub's reply quoted the token; masked)", transient=transient) from None
+    raise PublishError(message, transient=transient) from cause
+
+
 def push_folder(
     folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
     endpoint: str | None = None, revision: str | None = None, commit_message: str = "Upload fakesound corpus",
@@ -430,12 +444,12 @@ def push_folder(
                                    revision=revision, parent_commit=parent)
     except HfHubHTTPError as err:
         status = err.response.status_code if err.response is not None else 0
-        raise PublishError(f"push to {repo_id} failed, nothing was committed: {_one_line(err)}",
-                           transient=status == 429 or status >= 500) from err
+        _raise_redacted(f"push to {repo_id} failed, nothing was committed: {_one_line(err)}",
+                        status == 429 or status >= 500, err, token)
     except Exception as err:  # the Hub client's transport errors (httpx) do not derive from OSError
         if isinstance(err, OSError) or type(err).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore"):
-            raise PublishError(f"push to {repo_id} failed, cannot reach {api.endpoint}: {_one_line(err)}",
-                               transient=True) from err
+            _raise_redacted(f"push to {repo_id} failed, cannot reach {api.endpoint}: {_one_line(err)}", True, err,
+                            token)
         raise
     return PushResult(repo_id, commit.oid, commit.commit_url, commit.oid != parent, tuple(local))
 

@@ -123,8 +123,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _injected(self, kind: str) -> bool:
         with self.state.lock:
             failure = self.state.fail.pop(kind, None)
-        if failure:
-            self._error(failure[0], failure[1])
+        if failure:  # "{authorization}" in a message echoes the request's header, as a careless server might
+            self._error(failure[0], failure[1].replace("{authorization}", self.headers.get("Authorization", "")))
         return failure is not None
 
     def _repo(self, repo_id: str) -> Repo | None:
