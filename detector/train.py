@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import pickle
 import random
 import time
 from dataclasses import dataclass, field
@@ -195,7 +196,11 @@ def train(
 
     state_path = out_dir / STATE_FILE
     if resume and state_path.is_file():
-        state = torch.load(state_path, map_location=device, weights_only=False)
+        try:  # tensors and plain containers only: a crafted state file cannot run code on load
+            state = torch.load(state_path, map_location=device, weights_only=True)
+        except pickle.UnpicklingError as err:
+            raise ValueError(f"{state_path}: holds Python objects beyond tensors and plain values; not unpickled "
+                             f"(delete it to start afresh): {str(err).splitlines()[0][:160]}") from None
         if state["run_hash"] != run_hash:
             raise ValueError(f"{out_dir}: cannot resume, the checkpoint was trained with another config or corpus")
         model.load_state_dict(state["model"])

@@ -44,8 +44,8 @@ def test_resume_continues_exactly(tiny_corpus, tmp_path):
     train(tiny_corpus, straight, tiny_detector_config(), tiny_train_config(epochs=2))
     train(tiny_corpus, resumed, tiny_detector_config(), tiny_train_config(epochs=1))
     train(tiny_corpus, resumed, tiny_detector_config(), tiny_train_config(epochs=2), resume=True)
-    a = torch.load(straight / "train_state.pt", weights_only=False)
-    b = torch.load(resumed / "train_state.pt", weights_only=False)
+    a = torch.load(straight / "train_state.pt", weights_only=True)
+    b = torch.load(resumed / "train_state.pt", weights_only=True)
     assert b["epoch"] == 2 and len(b["history"]) == 2
     for k, v in a["model"].items():
         assert torch.equal(v, b["model"][k]), k
