@@ -320,15 +320,13 @@ def build_demo(
     executor: Executor | None = None, recipe: str = "weight-free",
 ) -> tuple[list[ClipRecord], list[Rejection]]:
     """Compose demo sources (each gives a real clip and a fake: ``clips / 2`` sources) and build them."""
-    import shutil
-
-    from pipeline.compose import compose_demo_sources, default_kit_dir
+    from pipeline.compose import compose_demo_sources, default_kit_dir, write_demo_licenses
 
     kit = Path(kit_dir) if kit_dir else default_kit_dir()
     out = Path(out)
     corpus.remove_partial_files(out)
     manifest, grounding_json = compose_demo_sources(out / "sources", max(1, (clips + 1) // 2), seed, kit)
-    shutil.copyfile(kit / "LICENSES.md", out / "LICENSES.md")
+    write_demo_licenses(out, kit)
     sources, root = load_sources(manifest)
     return run_build(out, sources, root, get_recipe(recipe), seed, str(grounding_json), demo_donors(kit),
                      executor=executor)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,13 +123,61 @@ def compose_clip(
     return quantize_pcm16(mix.astype(np.float32)), caption, placed, bg.file
 
 
+#: Source ids the composer gives (``demo<seed>_<index>``): how a corpus is recognised as the demo.
+DEMO_SOURCE_ID = re.compile(r"^demo\d{3,}_\d{5,}$")
+
+_KIT_ATTRIBUTION = "## Attribution text to reproduce"
+
+
+def demo_corpus_licenses(kit_dir: str | Path) -> str:
+    """``LICENSES.md`` for a corpus built from the kit: what its clips are, its licence, the attribution to keep,
+    and the kit's per-recording provenance (sections after the attribution text, headings one level down)."""
+    kit_text = (Path(kit_dir) / "LICENSES.md").read_text(encoding="utf-8")
+    if _KIT_ATTRIBUTION not in kit_text:
+        raise ValueError(f"{Path(kit_dir) / 'LICENSES.md'}: no '{_KIT_ATTRIBUTION}' section")
+    attribution_and_rest = kit_text.split(_KIT_ATTRIBUTION, 1)[1]
+    attribution, _, provenance = attribution_and_rest.partition("\n## ")
+    provenance = re.sub(r"^(#{2,5}) ", r"#\1 ", "## " + provenance, flags=re.M) if provenance else ""
+    return f"""# Licences and attribution — fakesound demo corpus
+
+Every clip of this corpus is derived from the recordings of fakesound's demo kit (`data/demo_kit/` in the
+fakesound repository), which are themselves modified excerpts of sounds from 0 A.D. (Wildfire Games) and
+Minetest Game:
+
+* the **real clips** (`label` 0) are composed soundscapes, not field recordings: one kit background recording
+  with one to three kit event recordings mixed over it at seeded times and levels, at 32 kHz, 16-bit;
+* the **fake clips** (`label` 1) are real clips with one region replaced (a stretch of another kit recording
+  spliced in, a kit event added, or the region resynthesised by a vocoder).
+
+The kit's recordings are adaptations of CC BY-SA 3.0 and CC BY 3.0 works, so the corpus as a whole is an
+adaptation shared under **CC BY-SA 3.0** (https://creativecommons.org/licenses/by-sa/3.0/). When you share the
+corpus, or anything made from it, keep the attribution below, say that the sounds were modified, and share the
+result under the same licence.
+
+## Attribution text to reproduce
+
+{attribution.strip()}
+
+## Where the kit's recordings come from
+
+{provenance.strip()}
+"""
+
+
+def write_demo_licenses(out_dir: str | Path, kit_dir: str | Path) -> Path:
+    """Write the corpus's ``LICENSES.md`` (see :func:`demo_corpus_licenses`) atomically."""
+    path = Path(out_dir) / "LICENSES.md"
+    atomic_write_text(path, demo_corpus_licenses(kit_dir))
+    return path
+
+
 def compose_demo_sources(
     out_dir: str | Path, num_sources: int, seed: int, kit_dir: str | Path | None = None
 ) -> tuple[Path, Path]:
     """Write ``num_sources`` composed clips, a source manifest and phrase-level grounding.
 
-    Returns (source manifest path, grounding JSON path). Audio goes to ``out_dir/audio``;
-    the kit's LICENSES.md is copied beside it (the clips are CC BY-SA 3.0 adaptations).
+    Returns (source manifest path, grounding JSON path). Audio goes to ``out_dir/audio``, with a
+    ``LICENSES.md`` beside it (the clips are CC BY-SA 3.0 adaptations).
     """
     out_dir, kit_dir = Path(out_dir), Path(kit_dir) if kit_dir else default_kit_dir()
     kit = read_kit(kit_dir)
@@ -157,8 +205,9 @@ def compose_demo_sources(
     manifest = write_manifest(out_dir / "sources.jsonl", records)
     grounding_path = out_dir / "grounding.json"
     atomic_write_text(grounding_path, json.dumps(grounding, indent=1, sort_keys=True))
-    shutil.copyfile(kit_dir / "LICENSES.md", out_dir / "LICENSES.md")
+    write_demo_licenses(out_dir, kit_dir)
     return manifest, grounding_path
 
 
-__all__ = ["CLIP_SECONDS", "DEMO_RATE", "FAKESOUND_GRID_S", "compose_clip", "compose_demo_sources", "read_kit"]
+__all__ = ["CLIP_SECONDS", "DEMO_RATE", "DEMO_SOURCE_ID", "FAKESOUND_GRID_S", "compose_clip", "compose_demo_sources",
+           "demo_corpus_licenses", "read_kit", "write_demo_licenses"]

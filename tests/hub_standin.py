@@ -5,7 +5,8 @@ Implemented: ``POST /api/repos/create``, ``GET /api/datasets/{id}[/revision/{rev
 ``GET /api/datasets/{id}/tree/{rev}[/{path}]``, ``POST /api/validate-yaml``,
 ``POST /api/datasets/{id}/preupload/{rev}``, ``POST /datasets/{id}.git/info/lfs/objects/batch`` (basic
 transfer, with verify), ``PUT /lfs/{oid}``, ``POST /lfs/verify``, ``POST /api/datasets/{id}/commit/{rev}``
-(``parentCommit`` checked: 412 when stale). Commits are stored in memory, so tests can assert them.
+(``parentCommit`` checked: 412 when stale), and downloads (``HEAD``/``GET /datasets/{id}/resolve/{rev}/{path}``,
+enough for ``load_dataset``). Commits are stored in memory, so tests can assert them.
 Clients must use the LFS path (``HF_HUB_DISABLE_XET=1``): Xet storage is not emulated.
 """
 
@@ -103,7 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     def _error(self, status: int, message: str, code: str | None = None) -> None:
         headers = {"X-Error-Message": message}
@@ -150,6 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
         ("PUT", re.compile(r"^/lfs/(?P<oid>[0-9a-f]{64})$"), "lfs_put"),
         ("POST", re.compile(r"^/lfs/verify$"), "lfs_verify"),
         ("POST", re.compile(r"^/api/datasets/(?P<repo>[^/]+/[^/]+)/commit/(?P<rev>[^/]+)$"), "commit"),
+        ("HEAD", re.compile(r"^/datasets/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$"), "resolve"),
+        ("GET", re.compile(r"^/datasets/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$"), "resolve"),
     )
 
     def _dispatch(self, method: str) -> None:
@@ -174,6 +178,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         self._dispatch("PUT")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
 
     # -- endpoints -------------------------------------------------------------------------------
     def _do_create_repo(self, body: bytes, query: dict) -> None:
@@ -236,6 +243,26 @@ class _Handler(BaseHTTPRequestHandler):
                     entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
                 entries.append(entry)
         self._send(200, entries)
+
+    def _do_resolve(self, body: bytes, query: dict, repo: str, rev: str, path: str) -> None:
+        """Downloads (``hf_hub_download``, ``load_dataset``): the file at a revision, with the headers the client
+        reads (commit, etag, size); HEAD sends the headers only."""
+        found = self._repo(repo)
+        commit = found and self._commit(found, rev)
+        if not commit:
+            return
+        data = commit.files.get(unquote(path))
+        if data is None:
+            self._error(404, f"Entry not found: {path}", "EntryNotFound")
+            return
+        etag = hashlib.sha256(data).hexdigest() if unquote(path) in commit.lfs else git_blob_oid(data)
+        self.send_response(200)
+        for key, value in {"Content-Length": str(len(data)), "ETag": f'"{etag}"', "X-Repo-Commit": commit.oid,
+                           "Content-Type": "application/octet-stream"}.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command == "GET":
+            self.wfile.write(data)
 
     def _do_preupload(self, body: bytes, query: dict, repo: str, rev: str) -> None:
         found = self._repo(repo)

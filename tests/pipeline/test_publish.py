@@ -96,7 +96,9 @@ def test_dataset_card_states_task_polarity_stats_recipe_and_attribution(exported
     assert "Recipe: `weight-free`" in body
     assert "### Licences and attribution" in body  # LICENSES.md included, headings nested under the card's
     assert "Sounds from Example Game by Example Studio" in body
-    assert f'load_dataset("{REPO}")' in body
+    assert f'load_dataset("{REPO}", split="train")' in body
+    assert "re-encoded as 16-bit WAV exactly as the fakes are" in body and "offline demo" not in body  # not a demo
+    assert "| `splice` | replaced by a stretch of another recording" in body and "## Limitations" in body
 
 
 def test_detect_license(kit_dir):
