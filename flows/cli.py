@@ -23,9 +23,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as err:
+    except (OSError, ValueError, KeyError, RuntimeError) as err:  # OSError: missing files, a full disk (DiskFull)
         print(f"fakesound {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"fakesound {args.command}: interrupted; nothing partial was kept, run the same command again to "
+              "continue", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

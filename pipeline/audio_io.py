@@ -157,8 +157,10 @@ def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
         raise ValueError(f"{path}: unsupported output format (use .wav or .flac)")
     check_finite(np.asarray(audio), str(path))
     ints = np.clip(np.round(np.asarray(audio, dtype=np.float64) * PCM16_SCALE), -32768, 32767).astype(np.int16)
+    encoded = io.BytesIO()  # encode in memory, so a full disk surfaces as the OS's ENOSPC, not libsndfile's
+    sf.write(encoded, ints, sample_rate, format=fmt, subtype="PCM_16")  # "System error." (same bytes either way)
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), ints, sample_rate, format=fmt, subtype="PCM_16")
+        tmp.write_bytes(encoded.getvalue())
     return path
 
 
