@@ -29,9 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.audio_io import PCM16_SCALE
 from pipeline.errors import RejectedInput
 
-PCM16_STEP = 1.0 / 32768.0
+PCM16_STEP = 1.0 / PCM16_SCALE
 
 
 @dataclass(frozen=True)
