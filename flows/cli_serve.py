@@ -24,7 +24,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    serve = sub.add_parser("serve", help="serve the Prefect deployments (build-fakesound/demo, ...) until stopped")
+    serve = sub.add_parser("serve", help="serve the Prefect deployments (build-fakesound/demo, ...) until stopped",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     serve.add_argument("--only", nargs="+", default=None, metavar="FLOW/NAME",
                        help="serve only these deployments (default: all)")
     serve.add_argument("--limit", type=int, default=None, help="most flow runs at once (default: no limit)")

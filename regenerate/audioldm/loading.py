@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import torch
+from pipeline.devices import resolve_device as pick_device  # noqa: F401 - the stage's name for it
+from pipeline.devices import resolve_dtype as pick_dtype  # noqa: F401
 
 #: Fewer tokens than this means the tokenizer files did not load (transformers 5 then returns an empty tokenizer).
 MIN_VOCAB = 50
@@ -20,22 +21,6 @@ T = TypeVar("T")
 
 class CheckpointUnavailableError(RuntimeError):
     """A checkpoint (or one of its parts) cannot be loaded; the message is one line saying how to fix it."""
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    """``"auto"``: CUDA when available, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def pick_dtype(device: torch.device, dtype: torch.dtype | str | None = None) -> torch.dtype:
-    """Half precision on CUDA, float32 elsewhere, unless ``dtype`` says otherwise."""
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype in (None, "auto"):
-        return torch.float16 if device.type == "cuda" else torch.float32
-    return getattr(torch, str(dtype))
 
 
 def hub_offline() -> bool:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import torch
 
+from pipeline.devices import resolve_device  # noqa: F401 - re-exported for the stage's modules
+from pipeline.devices import resolve_dtype as pipeline_dtype
+
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
@@ -68,19 +71,6 @@ def _short(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text[:240]}" if text else type(exc).__name__
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"auto"``/``None`` -> CUDA when available, else CPU."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
     """``"auto"`` -> float16 on CUDA, float32 elsewhere; ``None`` -> float32."""
-    if dtype is None:
-        return torch.float32
-    if dtype == "auto":
-        return torch.float16 if device.type == "cuda" else torch.float32
-    if isinstance(dtype, str):
-        return getattr(torch, dtype)
-    return dtype
+    return torch.float32 if dtype is None else pipeline_dtype(device, dtype)
