@@ -56,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regions", type=int, default=100)
     parser.add_argument("--region-s", type=float, default=2.0)
-    parser.add_argument("--kit", type=Path, default=Path(__file__).resolve().parents[1] / "data" / "demo_kit")
+    parser.add_argument("--kit", type=Path, default=Path(__file__).resolve().parents[1] / "pipeline" / "demo_kit")
     parser.add_argument("--quick", action="store_true", help="10 regions, fewer variants")
     args = parser.parse_args()
     count = 10 if args.quick else args.regions
