@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.errors import ConfigError
 from pipeline.interfaces import RegionPolicy, SpliceConfig
+from pipeline.requests import DEFAULT_RECIPE
 from regenerate.base import Donor, Regenerator
 from regenerate.configs import (
     AUDIOLDM,
@@ -139,15 +140,37 @@ RECIPES: dict[str, Recipe] = {
                inpaint=AUDIOLDM),
     )
 }
-DEFAULT_RECIPE = "weight-free"
-#: One line per recipe for the README table and ``--help`` (checked against the code by a test).
+#: What each recipe is for, in the README's recipe table.
 DESCRIPTIONS = {
     "weight-free": "no model weights; the demo",
     "fakesound-train": "FakeSound train",
     "fakesound-easy": "FakeSound easy",
     "fakesound-hard": "FakeSound hard",
-    "fakesound-zeroshot": "FakeSound zero-shot (no AudioSR)",
+    "fakesound-zeroshot": "FakeSound zero-shot",
 }
+_BACKEND_NAMES = {"splice": "genuine splice", "addition": "event addition", "vocoder": "Griffin-Lim resynthesis",
+                  "audioldm": "AudioLDM v1 inpainting", "audioldm2": "AudioLDM2 inpainting"}
+
+
+def recipe_table() -> str:
+    """The README's recipe table, made from the recipes themselves (a test checks the README holds it)."""
+    lines = ["| recipe | backends | region | output | diffusion | notes |", "|---|---|---|---|---|---|"]
+    for name, recipe in RECIPES.items():
+        backends = ", ".join(_BACKEND_NAMES[b] for b in recipe.backends)
+        if recipe.audiosr is not None:
+            backends += " + AudioSR"
+        low, high = recipe.region.min_s, recipe.region.max_s
+        bounds = "any length" if low is None and high is None else f"{low:g}–{high:g} s"
+        diffusion = "—"
+        if recipe.inpaint is not None:
+            diffusion = (f"`{recipe.inpaint.checkpoint}`, {recipe.inpaint.steps} steps, "
+                         f"guidance {recipe.inpaint.guidance:g}")
+            if recipe.audiosr is not None:
+                diffusion += f"; `{recipe.audiosr.checkpoint}`, {recipe.audiosr.steps} steps"
+        label = f"`{name}`" + (" (default)" if name == DEFAULT_RECIPE else "")
+        lines.append(f"| {label} | {backends} | {bounds} | {recipe.output_rate // 1000} kHz | {diffusion} | "
+                     f"{DESCRIPTIONS[name]} |")
+    return "\n".join(lines)
 
 
 def get_recipe(name: str, **overrides: Any) -> Recipe:
