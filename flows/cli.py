@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Sequence
 
 from flows import cli_build, cli_detector, cli_hub, cli_serve
+from flows.cli_args import HelpFormatter
 from pipeline.errors import FakesoundError
 
 COMMAND_MODULES = (cli_build, cli_detector, cli_serve, cli_hub)
@@ -32,7 +33,7 @@ def version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fakesound", description="Deepfake general-audio corpora and detectors.",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"fakesound {version()}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of every error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

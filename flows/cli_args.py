@@ -9,6 +9,15 @@ import typing
 from typing import Any, Literal
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show (required, or unset meaning "see help")."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.required or action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _plain_type(hint: Any) -> tuple[Any, tuple[str, ...] | None]:
     """(argparse type, choices) of a field's type hint (``X | None`` -> X; ``Literal[...]`` -> choices)."""
     args = [a for a in typing.get_args(hint) if a is not type(None)]

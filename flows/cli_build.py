@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from flows.build import build, thread_executor
-from flows.cli_args import add_request_options, request_from_args
+from flows.cli_args import HelpFormatter, add_request_options, request_from_args
 from pipeline.corpus import format_summary
 from pipeline.errors import Rejection
 from pipeline.manifest import write_manifest
@@ -51,7 +51,7 @@ def _import_sources(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    formatter = argparse.ArgumentDefaultsHelpFormatter
+    formatter = HelpFormatter
     choices = {"recipe": sorted(RECIPES)}
     demo = sub.add_parser("demo", help="build the offline demo corpus from the bundled real recordings",
                           formatter_class=formatter)

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from detector.config import BenchmarkRequest, TrainRequest
-from flows.cli_args import add_request_options, request_from_args
+from flows.cli_args import HelpFormatter, add_request_options, request_from_args
 
-FORMATTER = argparse.ArgumentDefaultsHelpFormatter
+FORMATTER = HelpFormatter
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from flows.cli_args import add_request_options, request_from_args
+from flows.cli_args import HelpFormatter, add_request_options, request_from_args
 from pipeline.requests import PushRequest
 
 
@@ -28,7 +28,7 @@ def _push(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     push = sub.add_parser("push", help="publish a corpus to the Hugging Face Hub as a parquet dataset (one commit)",
-                          formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                          formatter_class=HelpFormatter)
     add_request_options(push, PushRequest, "push")
-    push.add_argument("--token", default=None, help="Hub token (default: HF_TOKEN or `hf auth login`)")
+    push.add_argument("--token", default=None, help="Hub token (unset: HF_TOKEN or `hf auth login`)")
     push.set_defaults(handler=_push)

@@ -69,11 +69,15 @@ class InpaintConfig:
                              f"(got {self.steps}, {self.batch_size}, {self.margin_s})")
 
 
+#: The official AudioSR checkpoints by short name.
+AUDIOSR_HUB_IDS = {"basic": "haoheliu/audiosr_basic", "speech": "haoheliu/audiosr_speech"}
+
+
 @dataclass(frozen=True)
 class AudioSRConfig:
     """AudioSR after inpainting: the region (with context) is brought to 48 kHz with regenerated high bands."""
 
-    checkpoint: str = "haoheliu/audiosr_basic"
+    checkpoint: str = AUDIOSR_HUB_IDS["basic"]
     steps: int = 50
     #: Architecture JSON for a non-published variant (tests, debug checkpoints); None: the published one.
     config_file: str | None = None

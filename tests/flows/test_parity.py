@@ -63,7 +63,7 @@ def test_every_cli_option_is_described_and_help_shows_defaults():
         for action in parser._actions:
             if action.dest != "help":
                 assert action.help, f"{command} {action.option_strings or action.dest} has no help"
-        assert parser.formatter_class is argparse.ArgumentDefaultsHelpFormatter, command
+        assert issubclass(parser.formatter_class, argparse.ArgumentDefaultsHelpFormatter), command
     assert "(default: 300)" in " ".join(_subcommand("demo").format_help().split())
 
 
