@@ -13,17 +13,16 @@ import torch
 from detector.augment import AugmentConfig, add_noise, augment_wave
 from pipeline.audio_io import read_audio
 from pipeline.containment import audio_inside
+from pipeline.corpus import MANIFEST
 from pipeline.manifest import ClipRecord, read_manifest
 from pipeline.timemath import segments_to_frame_labels
-
-MANIFEST_NAME = "manifest.jsonl"
 
 
 def load_corpus(corpus_dir: str | Path) -> list[ClipRecord]:
     """Records of a corpus folder (``manifest.jsonl`` inside it); an audio path leaving the folder is refused."""
-    path = Path(corpus_dir) / MANIFEST_NAME
+    path = Path(corpus_dir) / MANIFEST
     if not path.is_file():
-        raise FileNotFoundError(f"{corpus_dir}: no {MANIFEST_NAME} (not a corpus folder)")
+        raise FileNotFoundError(f"{corpus_dir}: no {MANIFEST} (not a corpus folder)")
     records = read_manifest(path)
     for record in records:
         audio_inside(corpus_dir, record.audio_path, record.id)

@@ -1,4 +1,8 @@
-"""Prefect face of the build: the ``build-fakesound`` flow, one task per batch of clip jobs."""
+"""Prefect face of the build: the ``build-fakesound`` flow, one task per chunk of clip jobs.
+
+Its parameters are :class:`pipeline.requests.BuildRequest`'s fields (same names, same defaults; a test holds
+them equal to the CLI's options) plus the Prefect task runner.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,21 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.build import BuildContext, ClipJob, build_demo, load_sources, run_build, run_jobs
-from pipeline.compose import default_kit_dir
+from flows.build import STAGES, recipe_for
+from pipeline import engine
 from pipeline.corpus import count_table
-from regenerate.recipes import DEFAULT_RECIPE, get_recipe
+from pipeline.engine import BuildContext, ClipJob, run_jobs
+from pipeline.errors import ConfigError
+from pipeline.requests import BuildRequest
+
+#: Flow parameters that are not request fields: how Prefect runs the tasks.
+RUNNER_PARAMETERS = ("task_runner", "dask_address")
+R = BuildRequest  # defaults are read from the request (written once, there)
 
 
 @task(name="make-clips", retries=2, retry_delay_seconds=5)
 def make_clips(jobs: list[ClipJob], ctx: BuildContext) -> list:
-    """Run one batch of jobs (resumable: finished jobs are loaded, not redone)."""
+    """Run one chunk of jobs (resumable: finished jobs are loaded, not redone)."""
     return run_jobs(jobs, ctx)
 
 
@@ -30,16 +40,16 @@ def _task_runner(kind: str, workers: int, dask_address: str | None) -> Any:
         if dask_address:
             return DaskTaskRunner(address=dask_address)
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
-    raise ValueError(f"unknown task runner {kind!r} (threads | dask)")
+    raise ConfigError(f"unknown task runner {kind!r} (threads | dask)")
 
 
 def prefect_executor(progress_key: str | None = None):
-    """An executor that submits each batch as a Prefect task and reports progress as an artifact."""
+    """An executor that submits each chunk as a Prefect task and reports progress as an artifact."""
 
-    def execute(batches: list[list[ClipJob]], ctx: BuildContext):
-        total = max(1, sum(map(len, batches)))
+    def execute(chunks: list[list[ClipJob]], ctx: BuildContext):
+        total = max(1, sum(map(len, chunks)))
         artifact = create_progress_artifact(progress=0.0, key=progress_key, description="clips built (%)")
-        futures = [make_clips.submit(batch, ctx) for batch in batches]
+        futures = [make_clips.submit(chunk, ctx) for chunk in chunks]
         done = 0
         for future in futures:
             outcome = future.result()
@@ -51,43 +61,50 @@ def prefect_executor(progress_key: str | None = None):
 
 
 @flow(name="build-clips")
-def _build_clips(out: str, sources: str | None, demo: bool, clips: int, seed: int, recipe: str,
-                 grounding: str | None, device: str) -> dict:
-    if demo:
-        records, rejections = build_demo(out, clips, seed, default_kit_dir(), executor=prefect_executor(),
-                                         recipe=recipe)
-    else:
-        if sources is None:
-            raise ValueError("build-fakesound needs `sources` (a source manifest) unless demo=True")
-        source_records, root = load_sources(sources)
-        records, rejections = run_build(out, source_records, root, get_recipe(recipe), seed, grounding,
-                                        device=device, executor=prefect_executor())
+def _build_clips(request: BuildRequest) -> dict:
+    records, rejections = engine.build(request, recipe_for(request), STAGES, prefect_executor())
     create_table_artifact(
         table=[
             dict(zip(("split", "manipulation", "generator"), key.split("/"), strict=True)) | {"clips": n}
             for key, n in count_table(records).items()
         ],
-        key="fakesound-build-counts", description=f"clips per split x manipulation x generator in {out}",
+        key="fakesound-build-counts", description=f"clips per split x manipulation x generator in {request.out}",
     )
     for rejection in rejections:
         get_run_logger().warning("rejected %s: %s", rejection.item, rejection.reason)
-    return {"out": str(Path(out).resolve()), "clips": len(records), "rejected": len(rejections)}
+    return {"out": str(Path(request.out).resolve()), "clips": len(records), "rejected": len(rejections)}
 
 
 @flow(name="build-fakesound")
 def build_fakesound(
     out: str,
-    sources: str | None = None,
-    demo: bool = False,
-    clips: int = 300,
-    seed: int = 0,
-    recipe: str = DEFAULT_RECIPE,
-    grounding: str | None = None,
-    device: str = "auto",
+    sources: str | None = R.sources,
+    demo: bool = R.demo,
+    clips: int = R.clips,
+    kit: str | None = R.kit,
+    seed: int = R.seed,
+    recipe: str = R.recipe,
+    grounding: str | None = R.grounding,
+    checkpoint: str | None = R.checkpoint,
+    steps: int | None = R.steps,
+    guidance: float | None = R.guidance,
+    audiosr: str | None = R.audiosr,
+    audiosr_steps: int | None = R.audiosr_steps,
+    batch_size: int | None = R.batch_size,
+    device: str = R.device,
+    chunk_size: int = R.chunk_size,
+    workers: int = R.workers,
     task_runner: str = "threads",
     dask_address: str | None = None,
-    workers: int = 2,
 ) -> dict:
-    """Build a FakeSound-style corpus (``demo=True``: from the bundled demo kit) into ``out``."""
+    """Build a FakeSound-style corpus (``demo=True``: from the bundled demo kit) into ``out``.
+
+    Every parameter but ``task_runner`` / ``dask_address`` is a field of :class:`pipeline.requests.BuildRequest`.
+    """
+    request = BuildRequest(out=out, sources=sources, demo=demo, clips=clips, kit=kit, seed=seed, recipe=recipe,
+                           grounding=grounding, checkpoint=checkpoint, steps=steps, guidance=guidance,
+                           audiosr=audiosr, audiosr_steps=audiosr_steps, batch_size=batch_size, device=device,
+                           chunk_size=chunk_size, workers=workers)
+    recipe_for(request)  # unknown recipe or a setting that does not apply: refused before any task starts
     runner = _task_runner(task_runner, workers, dask_address)
-    return _build_clips.with_options(task_runner=runner)(out, sources, demo, clips, seed, recipe, grounding, device)
+    return _build_clips.with_options(task_runner=runner)(request)

@@ -9,9 +9,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from pipeline.errors import EnvironmentProblem
 
-class DiskFull(OSError):
-    """No space (or quota) left while writing ``filename``. The partial file was removed; ``str()`` is one line."""
+
+class DiskFull(OSError, EnvironmentProblem):
+    """No space (or quota) left while writing ``filename``: an environment problem (raised, never a rejection;
+    the rerun after space is freed makes the file). The partial file was removed; ``str()`` is one line."""
 
     def __str__(self) -> str:
         return (f"{self.filename}: no space left on device; nothing partial was kept. Free space and run the same "

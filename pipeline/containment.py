@@ -14,7 +14,7 @@ from pathlib import Path
 from pipeline.errors import RejectedInput
 
 
-class OutsideCorpus(RejectedInput, ValueError):
+class OutsideCorpus(RejectedInput):
     """A manifest entry whose audio path leaves the corpus folder; ``str()`` is one line."""
 
 

@@ -38,9 +38,9 @@ def read_caption_rows(
     """``youtube_id -> [(start_time, caption), ...]`` in ``audiocap_id`` order, and the rejected rows
     as ``(youtube_id, rejection)``.
 
-    Accepts a UTF-8 BOM, CRLF line ends and extra columns; a missing column fails the whole file
-    (one line); a row with an empty, overlong or non-UTF-8 caption, or with too few or too many
-    fields, is rejected on its own, named ``<csv>:<line>``.
+    Accepts a UTF-8 BOM, CRLF line ends and extra columns; a missing column rejects the whole file
+    (:class:`RejectedInput`, one line); a row with an empty, overlong or non-UTF-8 caption, or with too
+    few or too many fields, is rejected on its own, named ``<csv>:<line>``.
     """
     path, policy = Path(path), policy or SourcePolicy()
     if not path.is_file():
@@ -52,7 +52,7 @@ def read_caption_rows(
         reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
         missing = [c for c in CAPTION_COLUMNS if c not in reader.fieldnames]
         if missing:
-            raise ValueError(f"{path}: captions CSV lacks columns {missing} (needs {', '.join(CAPTION_COLUMNS)})")
+            raise RejectedInput(str(path), f"captions CSV lacks columns {missing} (needs {', '.join(CAPTION_COLUMNS)})")
         for row in reader:
             problem = _row_problem(row, policy)
             if problem:

@@ -21,7 +21,7 @@ import pytest
 import soundfile as sf
 
 from pipeline.audio_io import read_audio
-from pipeline.errors import RejectedInput
+from pipeline.errors import FakesoundError, RejectedInput
 from pipeline.sources import import_sources
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -218,7 +218,7 @@ def decode_outcome(made: Input, tmp: Path) -> str:
 def import_outcome(made: Input, tmp: Path) -> str:
     try:
         result = import_sources(made.audio, made.captions, tmp)
-    except (FileNotFoundError, ValueError) as err:
+    except (OSError, FakesoundError) as err:
         assert "\n" not in str(err) and str(err).startswith(str(made.captions))
         return f"error: {_short(str(err), tmp)}"
     ids = [r.id for r in result.records]
