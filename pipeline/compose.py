@@ -146,9 +146,9 @@ def demo_corpus_licenses(kit_dir: str | Path) -> str:
     provenance = re.sub(r"^(#{2,5}) ", r"#\1 ", "## " + provenance, flags=re.M) if provenance else ""
     return f"""# Licences and attribution — fakesound demo corpus
 
-Every clip of this corpus is derived from the recordings of fakesound's demo kit (`data/demo_kit/` in the
-fakesound repository), which are themselves modified excerpts of sounds from 0 A.D. (Wildfire Games) and
-Minetest Game:
+Every clip of this corpus is derived from the recordings of fakesound's demo kit (`pipeline/demo_kit/` in the
+fakesound package), which are themselves modified excerpts of sounds from 0 A.D. (Wildfire Games) and Minetest
+Game:
 
 * the **real clips** (`label` 0) are composed soundscapes, not field recordings: one kit background recording
   with one to three kit event recordings mixed over it at seeded times and levels, at 32 kHz, 16-bit;
