@@ -280,10 +280,35 @@ def kit_donors(kit_dir: str | Path) -> tuple[tuple[str, str, str, str], ...]:
     return tuple((s.file.rsplit(".", 1)[0], str(Path(kit_dir) / s.file), s.phrase, s.kind) for s in read_kit(kit_dir))
 
 
-def source_donors(sources: Sequence[ClipRecord], root: Path, limit: int = 64, seed: int = 0) -> tuple:
-    """A seeded sample of the source clips themselves, as donors (bounded memory)."""
-    chosen = sorted(sources, key=lambda r: keyed_int(seed, "donor", r.id))[:limit]
-    return tuple((r.id, str(r.resolve_audio(root)), r.caption, "") for r in sorted(chosen, key=lambda r: r.id))
+#: How many source clips are drawn as donors when no donors are given (bounded memory: each is kept decoded).
+SOURCE_DONORS = 64
+
+
+def source_donors(sources: Sequence[ClipRecord], root: Path, limit: int | None = SOURCE_DONORS,
+                  seed: int = 0) -> tuple:
+    """The source clips in a seeded order, as donor candidates (the first ``limit``; None: all)."""
+    ranked = sorted(sources, key=lambda r: keyed_int(seed, "donor", r.id))[:limit]
+    return tuple((r.id, str(r.resolve_audio(root)), r.caption, "") for r in ranked)
+
+
+def usable_donors(candidates: Sequence[tuple[str, str, str, str]], rate: int,
+                  limit: int | None = None) -> tuple[tuple[tuple[str, str, str, str], ...], list[Rejection]]:
+    """The first ``limit`` candidates (in their order) that decode to audible, finite audio at ``rate``; each one
+    that does not is skipped and reported (stage ``donor``), never fatal: one poisoned file must not stop a build.
+    """
+    kept, rejected = [], []
+    for donor in candidates:
+        if limit is not None and len(kept) >= limit:
+            break
+        try:
+            audio = read_audio(donor[1], rate)[0]
+            if not np.any(audio):
+                raise RejectedInput(donor[1], "audio is digital silence")
+        except RejectedInput as err:
+            rejected.append(Rejection(err.item, "donor", f"skipped as a donor: {err.reason}"))
+            continue
+        kept.append(tuple(donor))
+    return tuple(kept), rejected
 
 
 def run_build(
@@ -304,9 +329,15 @@ def run_build(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     corpus.remove_partial_files(out)
-    ctx = BuildContext(str(out), recipe, seed, stages, grounding_path,
-                       donors or source_donors(sources, root, seed=seed), device)
+    if donors:
+        donors, donor_rejections = usable_donors(donors, recipe.output_rate)
+    else:  # drawn from the sources: a bad one is replaced by the next in the seeded order
+        drawn, donor_rejections = usable_donors(source_donors(sources, root, None, seed), recipe.output_rate,
+                                                SOURCE_DONORS)
+        donors = tuple(sorted(drawn, key=lambda d: d[0]))
+    ctx = BuildContext(str(out), recipe, seed, stages, grounding_path, donors, device)
     jobs, rejections = plan_jobs(sources, root, ctx)
+    rejections += donor_rejections
     records: list[ClipRecord] = []
     for outcome in (executor or serial_executor)(chunked(jobs, chunk_size), ctx):
         for recs, rejection in outcome:
