@@ -363,8 +363,7 @@ def build(request: BuildRequest, recipe: Recipe, stages: Stages,
     kit = Path(request.kit) if request.kit else default_kit_dir()
     out = Path(request.out)
     corpus.remove_partial_files(out)
-    manifest, grounding_json = compose_demo_sources(out / "sources", max(1, (request.clips + 1) // 2),
-                                                    request.seed, kit)
+    manifest, grounding_json = compose_demo_sources(out / "sources", request.demo_sources, request.seed, kit)
     write_demo_licenses(out, kit)
     sources, root = load_sources(manifest)
     return run_build(out, sources, root, recipe, stages, request.seed, str(grounding_json), kit_donors(kit),

@@ -41,7 +41,8 @@ class BuildRequest(Request):
     out: str = required("corpus folder to write")
     sources: str | None = opt(None, "source manifest (JSONL) from `fakesound import-sources`", only="build")
     demo: bool = opt(False, "compose the sources from the bundled demo kit instead of reading `sources`", only="")
-    clips: int = opt(300, "demo only: clips in the corpus (half real, half fake)", only="demo")
+    clips: int = opt(300, "demo only: clips in the corpus, an even number: each composed source gives one real "
+                          "clip and its fake", only="demo")
     kit: str | None = opt(None, "demo only: demo kit folder (unset: the one shipped with the package)",
                           only="demo")
     seed: int = opt(0, "seed of every random choice (same inputs + seed -> same bytes)")
@@ -66,6 +67,15 @@ class BuildRequest(Request):
         if self.clips < 1 or self.chunk_size < 1 or self.workers < 1:
             raise ConfigError(f"clips, chunk_size and workers must be >= 1 (got {self.clips}, {self.chunk_size}, "
                               f"{self.workers})")
+        if self.demo and self.clips % 2:
+            nearest = " or ".join(str(n) for n in sorted({max(2, self.clips - 1), self.clips + 1}))
+            raise ConfigError(f"clips={self.clips}: a demo corpus is made of pairs (each composed source gives one "
+                              f"real clip and its fake), so clips must be even: use {nearest}")
+
+    @property
+    def demo_sources(self) -> int:
+        """Sources the demo composes: one per real/fake pair."""
+        return self.clips // 2
 
     def recipe_overrides(self) -> dict[str, Any]:
         """The recipe settings this request sets (None: left to the recipe)."""
