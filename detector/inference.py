@@ -19,7 +19,7 @@ import torch
 
 from detector.model import DetectorModel, load_model, resolve_device
 from pipeline.audio_io import read_audio
-from pipeline.errors import RejectedInput
+from pipeline.errors import RejectedInput, outcome_exit_code
 from pipeline.timemath import DEFAULT_FRAME_S, frame_labels_to_segments, merge_segments, resample_frame_scores
 
 Region = tuple[float, float, float]  # onset s, offset s, score
@@ -163,7 +163,7 @@ def run_detect(
     device: str = "auto", out: TextIO | None = None, err: TextIO | None = None,
 ) -> int:
     """``fakesound detect``: print each file's result (table or JSON list); bad files get a one-line error
-    on ``err`` and the others carry on. Returns 1 if any file failed, else 0."""
+    on ``err`` and the others carry on. Returns the exit code: 0 all read, 3 some failed, 2 none could be read."""
     out, err = out or sys.stdout, err or sys.stderr
     detector = Detector.from_checkpoint(ckpt_dir, threshold=threshold, device=device)
     done, failed = [], 0
@@ -177,4 +177,4 @@ def run_detect(
         print(json.dumps([d.to_json() for d in done], indent=2), file=out)
     elif done:
         print(format_table(done), file=out)
-    return 1 if failed else 0
+    return outcome_exit_code(len(done), failed)

@@ -17,7 +17,7 @@ from flows.build import STAGES, recipe_for
 from pipeline import engine
 from pipeline.corpus import count_table
 from pipeline.engine import BuildContext, ClipJob, run_jobs
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, FakesoundError
 from pipeline.requests import BuildRequest
 
 #: Flow parameters that are not request fields: how Prefect runs the tasks.
@@ -72,6 +72,13 @@ def _build_clips(request: BuildRequest) -> dict:
     )
     for rejection in rejections:
         get_run_logger().warning("rejected %s: %s", rejection.item, rejection.reason)
+    create_table_artifact(  # the rejected count is in the description; the rows say which input and why
+        table=[{"item": r.item, "stage": r.stage, "reason": r.reason} for r in rejections],
+        key="fakesound-build-rejected", description=f"{len(rejections)} inputs rejected (also in rejected.jsonl)",
+    )
+    if not records:  # the run ends Failed, with the reason as its message
+        raise FakesoundError(f"no clip could be made: {len(rejections)} inputs rejected "
+                             f"(listed in {Path(request.out) / 'rejected.jsonl'})")
     return {"out": str(Path(request.out).resolve()), "clips": len(records), "rejected": len(rejections)}
 
 

@@ -1,8 +1,9 @@
 """The ``fakesound`` command line: thin argument parsing over the flows and stages.
 
-Errors: a project error (:class:`pipeline.errors.FakesoundError`) or bad input (a file that cannot be read:
-``OSError``) prints one line, ``fakesound <command>: error: <what>``, and exits 2; anything else is a bug and
-keeps its traceback (exit 1). ``--debug`` shows the traceback always. Ctrl-C prints one line and exits 130.
+Exit codes (:mod:`pipeline.errors`): 0 everything made; 3 output made but some inputs rejected; 2 nothing made
+(a project error, :class:`pipeline.errors.FakesoundError`, or bad input, a file that cannot be read: ``OSError``,
+printed as one line ``fakesound <command>: error: <what>``; wrong arguments; every input rejected); 1 anything
+else, a bug, with its traceback (``--debug`` shows the traceback always); 130 Ctrl-C, one line.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 from flows import cli_build, cli_detector, cli_hub, cli_serve
 from flows.cli_args import HelpFormatter
-from pipeline.errors import FakesoundError
+from pipeline.errors import EXIT_ERROR, EXIT_INTERRUPTED, FakesoundError
 
 COMMAND_MODULES = (cli_build, cli_detector, cli_serve, cli_hub)
 #: Errors that are the user's input or environment, not a bug: one line, exit 2.
@@ -50,11 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         print(f"fakesound {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print(f"fakesound {args.command}: interrupted; nothing partial was kept, run the same command again to "
               "continue", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -10,26 +10,30 @@ from pathlib import Path
 from flows.build import build, thread_executor
 from flows.cli_args import HelpFormatter, add_request_options, request_from_args
 from pipeline.corpus import format_summary
-from pipeline.errors import Rejection
+from pipeline.errors import Rejection, outcome_exit_code
 from pipeline.manifest import write_manifest
 from pipeline.requests import BuildRequest
 from pipeline.sources import import_sources
 from regenerate.recipes import RECIPES
 
 
-def _report(out: Path, records: list, rejections: list[Rejection], started: float) -> int:
+def _report(command: str, out: Path, records: list, rejections: list[Rejection], started: float) -> int:
     for rejection in rejections:
         print(f"rejected: {rejection.item}: {rejection.reason}", file=sys.stderr)
     print(format_summary(records, rejections))
-    print(f"corpus written to {out} in {time.perf_counter() - started:.1f} s")
-    return 0
+    if not records:
+        print(f"fakesound {command}: error: no clip could be made ({len(rejections)} inputs rejected, listed in "
+              f"{out / 'rejected.jsonl'})", file=sys.stderr)
+    else:
+        print(f"corpus written to {out} in {time.perf_counter() - started:.1f} s")
+    return outcome_exit_code(len(records), len(rejections))
 
 
 def _run(args: argparse.Namespace, command: str, **fixed: object) -> int:
     started = time.perf_counter()
     request = request_from_args(BuildRequest, args, command, **fixed)
     records, rejections = build(request, thread_executor(request.workers, progress=not args.quiet))
-    return _report(Path(request.out), records, rejections, started)
+    return _report(command, Path(request.out), records, rejections, started)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -47,7 +51,9 @@ def _import_sources(args: argparse.Namespace) -> int:
     for rejection in result.rejected:
         print(f"rejected: {rejection.item}: {rejection.reason}", file=sys.stderr)
     print(f"{len(result.records)} sources written to {out}, {len(result.rejected)} rejected")
-    return 0
+    if not result.records:
+        print(f"fakesound import-sources: error: no source could be imported from {args.audio}", file=sys.stderr)
+    return outcome_exit_code(len(result.records), len(result.rejected))
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from detector.config import BenchmarkRequest, TrainRequest
 from flows.cli_args import HelpFormatter, add_request_options, request_from_args
+from pipeline.errors import outcome_exit_code
 
 FORMATTER = HelpFormatter
 
@@ -40,7 +41,7 @@ def _benchmark(args: argparse.Namespace) -> int:
     print((Path(request.out) / "results.md").read_text())
     for error in results["errors"]:
         print(f"error: {error}", file=sys.stderr)
-    return 1 if results["errors"] else 0
+    return outcome_exit_code(len(results["rows"]), len(results["errors"]))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

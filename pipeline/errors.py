@@ -18,6 +18,20 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+#: Exit codes of every ``fakesound`` command (the README's "Exit codes" table).
+EXIT_OK = 0  # everything asked for was made
+EXIT_BUG = 1  # an unexpected error, i.e. a bug: its traceback is printed
+EXIT_ERROR = 2  # nothing was made: wrong arguments, unusable input or environment, or every input rejected
+EXIT_PARTIAL = 3  # output was made, but some inputs were rejected (each listed in one line)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
+
+
+def outcome_exit_code(made: int, rejected: int) -> int:
+    """The exit code of a job that made ``made`` outputs and rejected ``rejected`` inputs."""
+    if made == 0:
+        return EXIT_ERROR
+    return EXIT_PARTIAL if rejected else EXIT_OK
+
 
 class FakesoundError(Exception):
     """Base of the project's errors: ``str()`` is a one-line message saying what is wrong and what to do."""

@@ -54,7 +54,7 @@ def test_cli_detect_table_json_and_bad_files(tiny_ckpt, tiny_corpus, tmp_path, c
     files = [str(good), str(broken), str(other_rate), str(missing)]
     rc = main(["detect", *files, "--checkpoint", str(tiny_ckpt), "--json"])
     out, err = capsys.readouterr()
-    assert rc == 1
+    assert rc == 3  # output made, some inputs rejected (README: exit codes)
     errors = err.strip().splitlines()
     assert len(errors) == 2 and "broken.wav" in errors[0] and "missing.wav" in errors[1]
     results = json.loads(out)
@@ -65,3 +65,5 @@ def test_cli_detect_table_json_and_bad_files(tiny_ckpt, tiny_corpus, tmp_path, c
     rc = main(["detect", str(good), "--checkpoint", str(tiny_ckpt), "--threshold", "0.0"])
     out, _ = capsys.readouterr()
     assert rc == 0 and "FAKE" in out and str(good) in out and "0.00-2.00" in out
+    assert main(["detect", str(broken), str(tmp_path), "--checkpoint", str(tiny_ckpt)]) == 2  # nothing could be read
+    assert "is a directory, not an audio file" in capsys.readouterr().err
