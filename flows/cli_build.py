@@ -10,11 +10,15 @@ from pathlib import Path
 from flows.build import build, thread_executor
 from flows.cli_args import HelpFormatter, add_request_options, request_from_args
 from pipeline.corpus import format_summary
+from pipeline.engine import BuildIncomplete
 from pipeline.errors import Rejection
 from pipeline.manifest import write_manifest
 from pipeline.requests import BuildRequest
 from pipeline.sources import import_sources
 from regenerate.recipes import RECIPES
+
+#: Exit status when some clip jobs failed (the corpus holds the others; rerunning retries the failed ones).
+EXIT_INCOMPLETE = 3
 
 
 def _report(out: Path, records: list, rejections: list[Rejection], started: float) -> int:
@@ -28,7 +32,14 @@ def _report(out: Path, records: list, rejections: list[Rejection], started: floa
 def _run(args: argparse.Namespace, command: str, **fixed: object) -> int:
     started = time.perf_counter()
     request = request_from_args(BuildRequest, args, command, **fixed)
-    records, rejections = build(request, thread_executor(request.workers, progress=not args.quiet))
+    try:
+        records, rejections = build(request, thread_executor(request.workers, progress=not args.quiet))
+    except BuildIncomplete as err:  # the corpus holds every clip that could be made: report it, then the failures
+        _report(Path(request.out), err.records, err.rejections, started)
+        for failure in err.failures:
+            print(f"failed: {failure.source_id}: {failure.reason}", file=sys.stderr)
+        print(f"fakesound {command}: error: {err}", file=sys.stderr)
+        return EXIT_INCOMPLETE
     return _report(Path(request.out), records, rejections, started)
 
 

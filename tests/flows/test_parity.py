@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -67,21 +68,29 @@ def test_every_cli_option_is_described_and_help_shows_defaults():
     assert "(default: 300)" in " ".join(_subcommand("demo").format_help().split())
 
 
-def test_build_flow_parameters_reach_the_request(tmp_path, monkeypatch):
-    import flows.build_flow as module
+def test_build_flow_parameters_reach_the_request(prefect_api, tmp_path, monkeypatch):
+    from pipeline import engine
 
     seen = []
-
-    class Subflow:
-        def with_options(self, **options):
-            return seen.append
-
-    monkeypatch.setattr(module, "_build_clips", Subflow())
-    module.build_fakesound.fn(out=str(tmp_path), sources="s.jsonl", recipe="fakesound-train", checkpoint="ckpt",
-                              steps=7, guidance=2.0, audiosr="sr", audiosr_steps=3, batch_size=4, device="cpu")
+    monkeypatch.setattr(engine, "build", lambda request, recipe, stages, executor: seen.append(request) or ([], []))
+    build_fakesound(out=str(tmp_path), sources="s.jsonl", recipe="fakesound-train", checkpoint="ckpt", steps=7,
+                    guidance=2.0, audiosr="sr", audiosr_steps=3, batch_size=4, device="cpu")
     (request,) = seen
     assert isinstance(request, BuildRequest) and request.device == "cpu"
+    assert request.out == str(tmp_path) and request.sources == str(Path("s.jsonl").absolute())  # absolute
     assert request.recipe_overrides() == {"checkpoint": "ckpt", "steps": 7, "guidance": 2.0, "audiosr": "sr",
                                           "audiosr_steps": 3, "batch_size": 4}
-    with pytest.raises(ConfigError, match="has no setting 'steps'"):  # refused before any task starts
-        module.build_fakesound.fn(out=str(tmp_path), sources="s.jsonl", steps=7)
+
+
+def test_build_flow_refuses_what_does_not_apply_before_any_task(tmp_path):
+    from prefect.exceptions import ParameterTypeError
+
+    run = build_fakesound.fn
+    with pytest.raises(ConfigError, match="has no setting 'steps'"):
+        run(out=str(tmp_path), sources="s.jsonl", steps=7)
+    with pytest.raises(ConfigError, match="apply to demo builds only"):
+        run(out=str(tmp_path), sources="s.jsonl", clips=10)
+    with pytest.raises(ConfigError, match="does not apply to demo builds"):
+        run(out=str(tmp_path), demo=True, grounding="g.json")
+    with pytest.raises(ParameterTypeError):  # the UI's recipe choices: a typo is refused when the run is created
+        build_fakesound.validate_parameters({"out": "o", "recipe": "fakesound-trian"})
