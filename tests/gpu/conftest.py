@@ -3,8 +3,10 @@ can run on the CPU, also as a ``cpu`` variant in CI (fp16 autocast standing in f
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -14,7 +16,8 @@ from detector.synthetic import make_synthetic_corpus
 # the detector tests' tiny configs (pytest puts tests/detector on sys.path only when it collects that folder)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "detector"))
 
-KIT = Path(__file__).resolve().parents[2] / "data" / "demo_kit"
+ROOT = Path(__file__).resolve().parents[2]
+KIT = ROOT / "data" / "demo_kit"
 HAS_CUDA = torch.cuda.is_available()
 CUDA = pytest.param("cuda", marks=pytest.mark.gpu, id="cuda")
 #: run on the CPU in CI and on CUDA where a GPU exists
@@ -27,3 +30,11 @@ def detector_corpus(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("gpu_corpus")
     make_synthetic_corpus(out, KIT, counts={"train": 8, "val": 4, "test": 6}, duration_s=2.0, sample_rate=8000, seed=1)
     return out
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` as a module (the benchmarks folder is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,4 +1,4 @@
-"""Detector training under mixed precision, resume on the training device, float32 trainables.
+"""Detector on the device: training under mixed precision, resume, float32 trainables, CPU-vs-CUDA agreement.
 
 The ``cpu`` variants run fp16 autocast with a CPU GradScaler in place of CUDA's AMP (``amp_dtype`` is
 patched): the half-precision arithmetic that broke the front-ends is the same, so CI catches it.
@@ -23,7 +23,7 @@ from detector.frontends import LogMelFrontend, STFTFrontend
 from detector.frontends.eat import EATConfig, EATFrontend
 from detector.frontends.eat.fbank import kaldi_fbank
 from detector.frontends.hf import HFFrontend
-from detector.model import DetectorConfig, DetectorModel
+from detector.model import DetectorConfig, DetectorModel, load_model
 from detector.train import (
     STATE_FILE,
     TrainConfig,
@@ -186,3 +186,28 @@ def test_configs_in_this_file_are_real(detector_corpus):
     assert not uses_cached_features(model, tiny_train_config(augment=AUGMENTED))
     assert not uses_cached_features(model, tiny_train_config(cache_features=False))
     json.dumps(CONFIGS, default=str)
+
+
+#: CPU vs CUDA frame probabilities of one checkpoint: cuFFT vs pocketfft, and cuDNN convolutions in TF32 (on by
+#: default) against exact float32, move probabilities by well under this
+AGREEMENT_ATOL = 2e-3
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("frontend", ["logmel", "stft"])
+def test_cpu_and_cuda_detectors_agree(frontend, detector_corpus, tmp_path, record_property):
+    _skip_without("cuda")
+    det_cfg = tiny_detector_config()
+    if frontend == "stft":
+        det_cfg.frontend_kwargs = {"sample_rate": 8000, "hop_length": 160, "n_fft": 320, "n_bands": 24,
+                                   "n_detail_bands": 8}  # fmt: skip
+    train(detector_corpus, tmp_path, det_cfg, tiny_train_config(epochs=1))
+    cpu, cuda = load_model(tmp_path, "cpu"), load_model(tmp_path, "cuda")
+    wave = 0.1 * torch.randn(3, 16000, generator=torch.Generator().manual_seed(0))
+    wave[1, 8000:] = 0.0  # digital silence: the log floor
+    with torch.no_grad():
+        a = torch.sigmoid(cpu(wave)[0])
+        b = torch.sigmoid(cuda(wave.cuda())[0]).cpu()
+    diff = float((a - b).abs().max())
+    record_property(f"cpu_cuda_max_prob_diff_{frontend}", f"{diff:.2e}")
+    assert diff < AGREEMENT_ATOL
