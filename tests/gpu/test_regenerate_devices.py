@@ -134,6 +134,7 @@ def test_fp16_vs_fp32_relative_error_of_vae_decode_and_vocoder(device, record_pr
         vae, vocoder = _published_vae_and_vocoder()
         frames = 1024  # 10.24 s of mel frames
     else:
+        torch.manual_seed(0)
         vae, vocoder, frames = tiny_models.vae(), tiny_models.vocoder(), 96
     vae, vocoder = vae.to(device), vocoder.to(device)
     generator = torch.Generator().manual_seed(0)
