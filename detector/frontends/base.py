@@ -23,7 +23,9 @@ def float32_features(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        index = next(i for i, a in enumerate(args) if isinstance(a, torch.Tensor))
+        index = next((i for i, a in enumerate(args) if isinstance(a, torch.Tensor)), None)
+        if index is None:
+            raise TypeError(f"{fn.__qualname__}: pass the waveform tensor positionally")
         wave = args[index]
         if wave.dtype != torch.float64:
             wave = wave.float()

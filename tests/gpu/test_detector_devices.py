@@ -13,7 +13,7 @@ import math
 import pytest
 import tiny_models
 import torch
-from conftest import DEVICES
+from conftest import DEVICES, skip_without
 from detector_tiny import tiny_detector_config, tiny_train_config
 from safetensors.torch import load_file
 
@@ -33,11 +33,6 @@ from detector.train import (
     train_step,
     trainable_parameters,
 )
-
-
-def _skip_without(device: str) -> None:
-    if device == "cuda" and not torch.cuda.is_available():
-        pytest.skip("needs CUDA")
 
 
 @pytest.fixture
@@ -67,7 +62,7 @@ FEATURES = {
 def test_frontend_features_ignore_autocast(device, amp, name):
     """Features are computed in float32 whatever autocast says: identical to the plain call, finite, and the
     input BatchNorm's running statistics stay finite (fp16 gave 20-40 % non-finite features before)."""
-    _skip_without(device)
+    skip_without(device)
     frontend = FEATURES[name]().to(device).train()
     wave = _hard_waves(frontend.sample_rate, device)
     reference = frontend.features(wave)
@@ -82,7 +77,7 @@ def test_frontend_features_ignore_autocast(device, amp, name):
 @pytest.mark.parametrize("device", DEVICES)
 def test_kaldi_fbank_ignores_autocast(device):
     """EAT's and AST's fbank (int16-scaled power overflows fp16) is float32 under autocast too."""
-    _skip_without(device)
+    skip_without(device)
     wave = _hard_waves(16000, device)
     reference = kaldi_fbank(wave)
     with torch.autocast(device_type=device, dtype=torch.float16):
@@ -102,7 +97,7 @@ CONFIGS = {
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_amp_training_is_finite_and_writes_a_checkpoint(device, config, detector_corpus, tmp_path, amp_everywhere):
-    _skip_without(device)
+    skip_without(device)
     det_kw, train_kw = CONFIGS[config]
     det_cfg = tiny_detector_config()
     for key, value in det_kw.items():
@@ -117,10 +112,13 @@ def test_amp_training_is_finite_and_writes_a_checkpoint(device, config, detector
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_resume_on_the_training_device_continues_exactly(device, detector_corpus, tmp_path, amp_everywhere):
+def test_resume_on_the_training_device_continues_exactly(
+    device, detector_corpus, tmp_path, amp_everywhere, record_property
+):
     """Stop after one epoch, resume to two: the same weights as two epochs straight (RNG states restored on
-    the right device, the CUDA generator included)."""
-    _skip_without(device)
+    the right device, the CUDA generator included). Bit for bit on the CPU; on CUDA within 1e-4, the figure
+    recorded (kernels without a deterministic implementation may differ by rounding)."""
+    skip_without(device)
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     train(detector_corpus, straight, tiny_detector_config(), tiny_train_config(epochs=2, device=device))
     train(detector_corpus, resumed, tiny_detector_config(), tiny_train_config(epochs=1, device=device))
@@ -128,8 +126,14 @@ def test_resume_on_the_training_device_continues_exactly(device, detector_corpus
     a, b = read_train_state(straight / STATE_FILE), read_train_state(resumed / STATE_FILE)
     assert (b["cuda_rng"] is not None) == (device == "cuda")
     assert b["torch_rng"].device.type == "cpu"
+    diffs = {key: float((value.double() - b["model"][key].double()).abs().max()) for key, value in a["model"].items()
+             if value.is_floating_point()}  # fmt: skip
+    record_property("max_weight_diff", f"{max(diffs.values()):.2e}")
     for key, value in a["model"].items():
-        assert torch.equal(value, b["model"][key]), key
+        if device == "cpu" or not value.is_floating_point():
+            assert torch.equal(value, b["model"][key]), key
+        else:
+            assert diffs[key] <= 1e-4, (key, diffs[key])
 
 
 def test_train_state_is_read_on_the_cpu_for_any_device(detector_corpus, tmp_path):
@@ -150,7 +154,7 @@ def test_train_state_is_read_on_the_cpu_for_any_device(detector_corpus, tmp_path
 def test_half_precision_pretrained_frontends_train_in_float32(device, tmp_path, amp_everywhere):
     """``dtype="float16"`` (what ``"auto"`` gives on CUDA): a fine-tuned backbone's weights, and learned layer
     weights beside a frozen one, stay float32, so an enabled GradScaler can unscale their gradients."""
-    _skip_without(device)
+    skip_without(device)
     folder = tiny_models.wav2vec2_folder(tmp_path / "w2v")
     frozen = HFFrontend.from_pretrained(folder, dtype="float16", device=device, layer="weighted", freeze=True)
     assert frozen.layer_weights.dtype == torch.float32 and next(frozen.model.parameters()).dtype == torch.float16
@@ -196,7 +200,7 @@ AGREEMENT_ATOL = 2e-3
 @pytest.mark.gpu
 @pytest.mark.parametrize("frontend", ["logmel", "stft"])
 def test_cpu_and_cuda_detectors_agree(frontend, detector_corpus, tmp_path, record_property):
-    _skip_without("cuda")
+    skip_without("cuda")
     det_cfg = tiny_detector_config()
     if frontend == "stft":
         det_cfg.frontend_kwargs = {"sample_rate": 8000, "hop_length": 160, "n_fft": 320, "n_bands": 24,

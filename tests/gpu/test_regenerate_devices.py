@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tiny_models
 import torch
-from conftest import CUDA, DEVICES, ROOT, load_benchmark
+from conftest import CUDA, DEVICES, ROOT, load_benchmark, skip_without
 
 from regenerate.audioldm import AudioLDM2Inpainter, AudioLDMInpainter
 from regenerate.audiosr import AudioSRUpsampler, audiosr_config, tiny_audiosr_config
@@ -23,11 +23,6 @@ STEPS = 3
 AUDIOSR_FP32_ISLANDS = pytest.mark.xfail(reason="AudioSR VAE/cond encoder/vocoder/scale_factor fp32: diffusion branch")
 BENCH_FP16_LATENTS = pytest.mark.xfail(reason="fp16 latents into the fp32 VAE in bench_inpainting: diffusion branch")
 INPAINTERS = {"audioldm": AudioLDMInpainter, "audioldm2": AudioLDM2Inpainter}
-
-
-def _skip_without(device: str) -> None:
-    if device == "cuda" and not torch.cuda.is_available():
-        pytest.skip("needs CUDA")
 
 
 def _dtypes(module: torch.nn.Module) -> set[torch.dtype]:
@@ -54,7 +49,7 @@ def _clip(seconds: float = 0.9, rate: int = 16000) -> np.ndarray:
 @pytest.mark.parametrize("name", sorted(INPAINTERS))
 def test_inpainter_dtypes_after_loading(name, device, checkpoints):
     """Half precision where it is safe (denoiser, text side); VAE, vocoder and the mel front end in float32."""
-    _skip_without(device)
+    skip_without(device)
     model = INPAINTERS[name].from_pretrained(checkpoints[name], device=device, dtype=HALF)
     assert model.unet.dtype == HALF and model.unet.device.type == device
     for part in (model.vae, model.vocoder, model.mel):
@@ -68,7 +63,7 @@ def test_inpainter_dtypes_after_loading(name, device, checkpoints):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name", sorted(INPAINTERS))
 def test_inpainter_few_steps_are_finite(name, device, checkpoints):
-    _skip_without(device)
+    skip_without(device)
     model = INPAINTERS[name].from_pretrained(checkpoints[name], device=device, dtype=HALF)
     clip = _clip()
     out = model.inpaint([clip, clip[:9000]], [(0.3, 0.6), (0.1, 0.4)], ["rain", "a dog"], [0, 1], steps=STEPS)
@@ -84,7 +79,7 @@ def _tiny_audiosr(device: str, dtype: torch.dtype) -> AudioSRUpsampler:
 def test_audiosr_dtypes_after_loading(device):
     """The denoiser in half precision; the VAE decoder, low-pass condition encoder, 48 kHz vocoder and
     ``scale_factor`` in float32 (as for AudioLDM: fp16 there overflows and leaves rounding noise in the band)."""
-    _skip_without(device)
+    skip_without(device)
     model = _tiny_audiosr(device, HALF).model
     assert _dtypes(model.unet) == {HALF}
     for part in ("vae", "cond_encoder", "vocoder"):
@@ -94,7 +89,7 @@ def test_audiosr_dtypes_after_loading(device):
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_tiny_audiosr_few_steps_are_finite(device):
-    _skip_without(device)
+    skip_without(device)
     upsampler = _tiny_audiosr(device, HALF if device == "cuda" else torch.float32)
     out = upsampler.upsample(_clip(1.0), 16000, seed=0, steps=STEPS)
     assert out.dtype == np.float32 and len(out) == 48000 and np.isfinite(out).all()
@@ -103,7 +98,7 @@ def test_tiny_audiosr_few_steps_are_finite(device):
 @pytest.mark.gpu
 def test_full_size_audiosr_three_steps_are_finite():
     """The published architecture (random weights) in its CUDA default precision, one 5.12 s chunk."""
-    _skip_without("cuda")
+    skip_without("cuda")
     upsampler = AudioSRUpsampler.from_config(audiosr_config(), device="cuda", seed=0)
     out = upsampler.upsample(_clip(5.12, 48000), 48000, seed=0, steps=3)
     assert len(out) == round(5.12 * 48000) and np.isfinite(out).all()
@@ -129,7 +124,7 @@ def test_fp16_vs_fp32_relative_error_of_vae_decode_and_vocoder(device, record_pr
     """Why the VAE decoder and vocoder stay float32: their fp16 error, measured against float32 with TF32 off.
     The published AudioLDM-S sizes on CUDA, the tiny ones on the CPU (random weights both: the figure is the
     arithmetic's, not a trained model's). Only gross failures (overflow, > 5 %) fail the test."""
-    _skip_without(device)
+    skip_without(device)
     if device == "cuda":
         vae, vocoder = _published_vae_and_vocoder()
         frames = 1024  # 10.24 s of mel frames
@@ -162,7 +157,7 @@ def test_fp16_vs_fp32_relative_error_of_vae_decode_and_vocoder(device, record_pr
 @pytest.mark.parametrize("name", sorted(INPAINTERS))
 def test_gpu_benchmark_first_call(name, device, checkpoints):
     """``bench_inpainting.py --fp16`` starts with diffusers' text-to-audio on our components: it must run."""
-    _skip_without(device)
+    skip_without(device)
     bench = load_benchmark("bench_inpainting")
     inpainter = INPAINTERS[name].from_pretrained(checkpoints[name], device=device, dtype=HALF)
     pipe = bench.text_to_audio_pipeline(inpainter)
