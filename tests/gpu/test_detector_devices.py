@@ -13,8 +13,8 @@ import math
 import pytest
 import tiny_models
 import torch
-from conftest import DEVICES, skip_without
 from detector_tiny import tiny_detector_config, tiny_train_config
+from device_params import DEVICES, skip_without
 from safetensors.torch import load_file
 
 from detector.augment import AugmentConfig

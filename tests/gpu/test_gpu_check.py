@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 import torch
-from conftest import load_benchmark
+from device_params import load_benchmark
 
 from regenerate.audiosr import AudioSRUpsampler, tiny_audiosr_config
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tiny_models
 import torch
-from conftest import CUDA, DEVICES, ROOT, load_benchmark, skip_without
+from device_params import CUDA, DEVICES, ROOT, load_benchmark, skip_without
 
 from regenerate.audioldm import AudioLDM2Inpainter, AudioLDMInpainter
 from regenerate.audiosr import AudioSRUpsampler, audiosr_config, tiny_audiosr_config
