@@ -153,3 +153,16 @@ def test_main_runs_every_stage_and_fails_on_a_failure(monkeypatch, tmp_path, cap
     ]
     assert "test_x[cuda]" in out and "Input type (c10::Half)" in out and "chunk (estimate)" in out
     assert "4 ok, 1 FAIL" in out  # test, AudioSR stage, estimate and real chunk; the inpainting crash
+
+
+def test_bench_audiosr_cli_writes_the_figures_gpu_check_reads(monkeypatch, tmp_path, capsys):
+    """``bench_audiosr.py --json`` end to end, with the tiny architecture standing in for the published one."""
+    bench = load_benchmark("bench_audiosr")
+    monkeypatch.setattr(bench, "audiosr_config", tiny_audiosr_config)
+    figures = tmp_path / "audiosr.json"
+    monkeypatch.setattr(sys, "argv", ["bench_audiosr.py", "--threads", "1", "--steps", "1", "--json", str(figures)])
+    bench.main()
+    assert "estimated full chunk, 50 steps" in capsys.readouterr().out
+    result = json.loads(figures.read_text())
+    assert result["device"] == "cpu" and result["steps"] == 1 and result["finite"]
+    assert gpu_check.audiosr_rows(result)[-1].item == "real chunk, 1 steps"
