@@ -39,8 +39,11 @@ def _detect(args: argparse.Namespace) -> int:
 def _benchmark(args: argparse.Namespace) -> int:
     from detector import run_benchmark
 
+    if bool(args.checkpoint) != bool(args.manifest) or not (args.checkpoint or args.human):
+        raise ValueError("give --checkpoint with --manifest, --human answer files, or both")
     results = run_benchmark(
-        args.checkpoint, args.manifest, args.out, threshold=args.threshold, n_boot=args.bootstrap, device=args.device
+        args.checkpoint, args.manifest, args.out,
+        threshold=args.threshold, n_boot=args.bootstrap, device=args.device, human_answers=args.human,
     )
     print((__import__("pathlib").Path(args.out) / "results.md").read_text())
     for error in results["errors"]:
@@ -76,9 +79,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_detect)
 
     p = subparsers.add_parser("benchmark", help="evaluate checkpoints on test manifests")
-    p.add_argument("--checkpoint", nargs="+", required=True, metavar="CKPT_DIR")
-    p.add_argument("--manifest", nargs="+", required=True, metavar="PATH",
+    p.add_argument("--checkpoint", nargs="+", default=[], metavar="CKPT_DIR")
+    p.add_argument("--manifest", nargs="+", default=[], metavar="PATH",
                    help="FakeSound JSON or manifest.jsonl (audio paths relative to its folder)")
+    p.add_argument("--human", nargs="+", default=[], metavar="ANSWERS",
+                   help="answers SQLite of `fakesound listen`: adds a \"humans\" row (and humans.csv)")
     p.add_argument("--out", required=True, help="folder for results.md, results.json and figures")
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95 %% CIs")
