@@ -133,3 +133,23 @@ def test_manifest_paths_outside_the_corpus_are_not_served(corpus, tmp_path):
         for record in records[:2]:
             assert client.get(f"/api/inspect/clip/{record.id}/audio").status_code == 404
         assert client.get(f"/api/inspect/clip/{records[2].id}/audio").status_code == 200
+
+
+def test_detector_scores_computed_once_and_cached_on_disk(corpus, tmp_path, tiny_detector_checkpoint, monkeypatch):
+    from listen import media
+
+    calls = []
+    real_load = media.DetectorScores._load
+    monkeypatch.setattr(media.DetectorScores, "_load", lambda self: calls.append(1) or real_load(self))
+    make = lambda: create_app(corpus, tmp_path / "a.sqlite", SESSION, admin_key=KEY,  # noqa: E731
+                              checkpoint=tiny_detector_checkpoint, cache_dir=tmp_path / "cache")
+    with TestClient(make()) as client:
+        client.get("/inspect?key=" + KEY)
+        first = client.get("/api/inspect/clip/trainsrc0_0.2_0.4/scores").json()
+        assert client.get("/api/inspect/clip/trainsrc0_0.2_0.4/scores").json() == first
+        assert len(first["frame_scores"]) == 25 and 0 <= first["score"] <= 1 and first["frame_s"] == 0.02
+    assert len(calls) == 1 and len(list((tmp_path / "cache").rglob("*.json"))) == 1
+    monkeypatch.setattr(media.DetectorScores, "_load", lambda self: pytest.fail("recomputed a cached clip"))
+    with TestClient(make()) as client:  # a restarted server reads the disk cache
+        client.get("/inspect?key=" + KEY)
+        assert client.get("/api/inspect/clip/trainsrc0_0.2_0.4/scores").json() == first
