@@ -10,6 +10,7 @@ from prefect.artifacts import create_progress_artifact, create_table_artifact, u
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.build import BuildContext, ClipJob, build_demo, load_sources, run_build, run_jobs
+from flows.cli_listen import listen_command
 from pipeline.compose import default_kit_dir
 from pipeline.corpus import count_table
 from regenerate.recipes import DEFAULT_RECIPE, get_recipe
@@ -71,7 +72,9 @@ def _build_clips(out: str, sources: str | None, demo: bool, clips: int, seed: in
     )
     for rejection in rejections:
         get_run_logger().warning("rejected %s: %s", rejection.item, rejection.reason)
-    return {"out": str(Path(out).resolve()), "clips": len(records), "rejected": len(rejections)}
+    inspect = listen_command(Path(out).resolve())
+    get_run_logger().info("inspect it and run a listening test: %s", inspect)
+    return {"out": str(Path(out).resolve()), "clips": len(records), "rejected": len(rejections), "inspect": inspect}
 
 
 @flow(name="build-fakesound")

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from flows.build import build_demo, load_sources, run_build, source_donors, thread_executor
+from flows.cli_listen import listen_command
 from pipeline.corpus import format_summary
 from pipeline.errors import Rejection
 from pipeline.manifest import write_manifest
@@ -20,6 +21,7 @@ def _report(out: Path, records: list, rejections: list[Rejection], started: floa
         print(f"rejected: {rejection.item}: {rejection.reason}", file=sys.stderr)
     print(format_summary(records, rejections))
     print(f"corpus written to {out} in {time.perf_counter() - started:.1f} s")
+    print(f"inspect it and run a listening test: {listen_command(out)}")
     return 0
 
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 ANSWERS_FILE = "answers.sqlite"
+
+
+def listen_command(corpus: str | Path) -> str:
+    """The command that opens a corpus in the inspector and listening test (printed after a build)."""
+    return f"fakesound listen --corpus {shlex.quote(str(corpus))}"
 
 
 def _csv_list(text: str | None) -> tuple[str, ...] | None:

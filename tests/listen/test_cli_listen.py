@@ -82,3 +82,15 @@ def test_killed_server_keeps_every_submitted_answer_and_resumes(corpus, tmp_path
     assert main(["benchmark", "--human", str(answers), "--out", str(tmp_path / "bench"), "--bootstrap", "20"]) == 0
     assert "| humans |" in (tmp_path / "bench" / "results.md").read_text()
     assert main(["benchmark", "--checkpoint", "ckpt", "--out", str(tmp_path / "b2")]) == 2  # manifest missing
+
+
+def test_build_prints_the_inspect_command_and_benchmark_flow_takes_answers(corpus, tmp_path, capsys):
+    from answers_helpers import scripted_answers
+
+    from flows.detector_flows import benchmark_detector
+
+    assert main(["demo", "--out", str(tmp_path / "my demo"), "--clips", "4", "--quiet"]) == 0
+    assert f"fakesound listen --corpus '{tmp_path / 'my demo'}'" in capsys.readouterr().out
+    db = scripted_answers(corpus, tmp_path / "a.sqlite").path
+    results = benchmark_detector.fn([], [], str(tmp_path / "bench"), n_boot=0, human_answers=[str(db)])
+    assert {r["checkpoint"] for r in results["rows"]} == {"humans"}
