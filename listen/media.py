@@ -62,7 +62,7 @@ class DetectorScores:
     checkpoint or a rebuilt clip is never served stale scores.
     """
 
-    def __init__(self, checkpoint: str | Path, cache_dir: str | Path, device: str = "cpu"):
+    def __init__(self, checkpoint: str | Path, cache_dir: str | Path, device: str = "auto"):
         self.checkpoint = Path(checkpoint)
         self.cache_dir = Path(cache_dir) / _checkpoint_key(self.checkpoint)
         self.device = device

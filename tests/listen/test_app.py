@@ -8,8 +8,9 @@ import json
 import pytest
 from starlette.testclient import TestClient
 
-from listen.app import ADMIN_COOKIE, create_app
+from listen.app import create_app
 from listen.config import SessionConfig
+from listen.inspector_routes import ADMIN_COOKIE
 from pipeline.manifest import read_manifest, write_manifest
 
 KEY = "inspector-key-for-tests"

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 
 from flows.cli import main
-from listen.app import ADMIN_COOKIE, PARTICIPANT_COOKIE
+from listen.inspector_routes import ADMIN_COOKIE
+from listen.participant_routes import PARTICIPANT_COOKIE
 from listen.server import is_loopback
 
 ROOT = Path(__file__).resolve().parents[2]
