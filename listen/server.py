@@ -34,7 +34,10 @@ def serve(settings: ServerSettings, admin_key: str | None = None, out: TextIO | 
     base = f"http://{settings.host if ':' not in settings.host else f'[{settings.host}]'}:{settings.port}"
     print(f"listening test (give this to participants): {base}/test", file=out)
     print(f"inspector (keep this to yourself: it shows the answers): {base}/inspect?key={key}", file=out)
-    print(f"answers are saved to {settings.answers}", file=out)
+    sess = settings.session
+    print(f"answers are saved to {settings.answers}; each participant: {sess.trials} trials from splits "
+          f"{list(sess.splits)}, fakes of {list(sess.manipulations) or 'every manipulation'}, seed {sess.seed}",
+          file=out)
     if not is_loopback(settings.host):
         print(f"warning: serving on {settings.host}, reachable from other machines; anyone with the inspector "
               "address sees the answer key", file=out)
