@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -84,8 +86,13 @@ class ClipMedia:
 def create_app(
     corpus: str | Path, answers: str | Path, session: SessionConfig | None = None, admin_key: str = "",
     checkpoint: str | Path | None = None, cache_dir: str | Path | None = None,
+    allowed_hosts: Sequence[str] = ("*",),
 ) -> Starlette:
-    """The app over a corpus folder; ``admin_key`` opens the inspector (empty: inspector closed)."""
+    """The app over a corpus folder; ``admin_key`` opens the inspector (empty: inspector closed).
+
+    ``allowed_hosts``: Host headers to answer (the server passes the loopback names when it binds loopback, so
+    a web page that rebinds its own domain name to 127.0.0.1 gets 400, not the app).
+    """
     from listen.inspector_routes import inspector_routes
     from listen.participant_routes import participant_routes
 
@@ -104,5 +111,6 @@ def create_app(
     ]
     app = Starlette(routes=routes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.state.index, app.state.store, app.state.session = index, store, session
     return app

@@ -7,6 +7,7 @@ import functools
 import hmac
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -39,7 +40,7 @@ def inspector_routes(
         if key is not None:
             if not admin_key or not hmac.compare_digest(key.encode(), admin_key.encode()):
                 return Response("wrong inspector key", status_code=403)
-            rest = "&".join(f"{k}={v}" for k, v in request.query_params.multi_items() if k != "key")
+            rest = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "key"])
             response = RedirectResponse("/inspect" + (f"?{rest}" if rest else ""), status_code=303)
             response.set_cookie(ADMIN_COOKIE, admin_key, httponly=True, samesite="strict")
             return response

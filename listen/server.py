@@ -9,6 +9,8 @@ from typing import TextIO
 
 from listen.config import ServerSettings
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")  # Host headers answered on an IPv4 loopback bind
+
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":
@@ -28,7 +30,7 @@ def serve(settings: ServerSettings, admin_key: str | None = None, out: TextIO | 
     out = out or sys.stdout
     key = admin_key or secrets.token_urlsafe(12)
     app = create_app(settings.corpus, settings.answers, settings.session, key, settings.checkpoint,
-                     settings.cache_dir)
+                     settings.cache_dir, allowed_hosts=LOOPBACK_NAMES if settings.host in LOOPBACK_NAMES else ("*",))
     for line in app.state.index.rejected:
         print(f"not served: {line}", file=out)
     base = f"http://{settings.host if ':' not in settings.host else f'[{settings.host}]'}:{settings.port}"

@@ -89,8 +89,8 @@ def test_answers_validated_and_participants_isolated(app):
 def test_inspector_needs_key_and_serves_clips(app):
     with TestClient(app) as client:
         assert client.get("/inspect?key=wrong").status_code == 403
-        entered = client.get("/inspect?key=" + KEY + "&clip=trainsrc0", follow_redirects=False)
-        assert entered.status_code == 303 and entered.headers["location"] == "/inspect?clip=trainsrc0"
+        entered = client.get("/inspect?key=" + KEY + "&clip=a%26b", follow_redirects=False)
+        assert entered.status_code == 303 and entered.headers["location"] == "/inspect?clip=a%26b"
         assert KEY not in entered.headers["location"] and client.cookies.get(ADMIN_COOKIE) == KEY
         assert "inspect.js" in client.get("/inspect?clip=trainsrc0").text
         facets = client.get("/api/inspect/facets").json()

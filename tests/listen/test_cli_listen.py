@@ -59,6 +59,7 @@ def test_killed_server_keeps_every_submitted_answer_and_resumes(corpus, tmp_path
     proc = start_server(corpus, answers, port)
     try:
         client = httpx.Client(base_url=base)
+        assert httpx.get(f"{base}/test", headers={"host": "rebound.example"}).status_code == 400  # DNS rebinding
         client.post("/api/start", json={"name": "P1"})
         for i in range(2):
             assert client.post(f"/api/trial/{i}/answer", json={"answer": "real", "confidence": 3}).status_code == 200
