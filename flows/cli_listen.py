@@ -38,6 +38,7 @@ def _listen(args: argparse.Namespace) -> int:
     corpus = Path(args.corpus)
     settings = ServerSettings(
         corpus=corpus, answers=Path(args.answers) if args.answers else corpus / ANSWERS_FILE, session=session,
+        manifest=args.manifest,
         checkpoint=Path(args.checkpoint) if args.checkpoint else None, host=args.host or DEFAULT_HOST,
         port=args.port, cache_dir=Path(args.cache) if args.cache else None,
     )
@@ -47,9 +48,13 @@ def _listen(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from listen.config import DEFAULT_HOST, DEFAULT_PORT
+    from pipeline.corpus import MANIFEST
 
     p = sub.add_parser("listen", help="inspect a corpus and run a blind listening test in the browser")
     p.add_argument("--corpus", help="corpus folder (manifest.jsonl + audio)")
+    p.add_argument("--manifest", default=MANIFEST,
+                   help="manifest.jsonl or a FakeSound JSON (split = its stem), relative to CORPUS; audio paths "
+                        "relative to CORPUS")
     p.add_argument("--checkpoint", default=None, help="detector CKPT_DIR: overlay its frame scores in the inspector")
     p.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default loopback only)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT)

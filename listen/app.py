@@ -31,6 +31,7 @@ from listen.media import DetectorScores, clip_media, spectrogram_png
 from listen.sampler import draw_trials
 from listen.store import AnswerStore
 from pipeline.audio_io import read_audio
+from pipeline.corpus import MANIFEST
 
 STATIC_DIR = Path(str(importlib.resources.files("listen") / "static"))
 SECURITY_HEADERS = {
@@ -86,9 +87,10 @@ class ClipMedia:
 def create_app(
     corpus: str | Path, answers: str | Path, session: SessionConfig | None = None, admin_key: str = "",
     checkpoint: str | Path | None = None, cache_dir: str | Path | None = None,
-    allowed_hosts: Sequence[str] = ("*",),
+    allowed_hosts: Sequence[str] = ("*",), manifest: str | Path = MANIFEST,
 ) -> Starlette:
-    """The app over a corpus folder; ``admin_key`` opens the inspector (empty: inspector closed).
+    """The app over a corpus folder (``manifest``: our JSONL or a FakeSound JSON, relative to ``corpus``);
+    ``admin_key`` opens the inspector (empty: inspector closed).
 
     ``allowed_hosts``: Host headers to answer (the server passes the loopback names when it binds loopback, so
     a web page that rebinds its own domain name to 127.0.0.1 gets 400, not the app).
@@ -96,7 +98,7 @@ def create_app(
     from listen.inspector_routes import inspector_routes
     from listen.participant_routes import participant_routes
 
-    index = CorpusIndex.load(corpus)
+    index = CorpusIndex.load(corpus, manifest)
     store = AnswerStore(answers)
     session = session or SessionConfig()
     draw_trials(index.records.values(), session, 1)  # fail at start, not at the first participant

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline.corpus import MANIFEST
+
 DEFAULT_PORT = 8765
 DEFAULT_HOST = "127.0.0.1"
 
@@ -62,6 +64,7 @@ class ServerSettings:
 
     corpus: Path
     answers: Path
+    manifest: str = MANIFEST
     session: SessionConfig = field(default_factory=SessionConfig)
     checkpoint: Path | None = None
     cache_dir: Path | None = None

@@ -8,8 +8,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from pipeline.audio_io import audio_info
 from pipeline.corpus import MANIFEST
+from pipeline.errors import RejectedInput
+from pipeline.fakesound_format import read_fakesound_json
 from pipeline.manifest import ClipRecord, read_manifest
+from pipeline.timemath import samples_to_seconds
 
 
 @dataclass
@@ -23,23 +27,32 @@ class CorpusIndex:
     manifest_name: str = MANIFEST
 
     @classmethod
-    def load(cls, root: str | Path, manifest: str = MANIFEST) -> CorpusIndex:
+    def load(cls, root: str | Path, manifest: str | Path = MANIFEST) -> CorpusIndex:
+        """Read ``root/manifest``: our JSONL, or a FakeSound JSON (``.json``; its split is the file's stem).
+        Audio paths are taken relative to ``root``; a missing duration is read from the audio header."""
         root = Path(root).resolve()
         path = root / manifest
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no manifest (is {root} a corpus folder written by `fakesound build`?)")
         records, paths, rejected = {}, {}, []
-        for record in read_manifest(path):
+        for record in read_fakesound_json(path) if path.suffix == ".json" else read_manifest(path):
             audio = record.resolve_audio(root).resolve()
             if not audio.is_relative_to(root):
                 rejected.append(f"{record.id}: audio {record.audio_path} lies outside the corpus folder; not served")
             elif not audio.is_file():
                 rejected.append(f"{record.id}: audio {record.audio_path} not found")
             elif record.id in records:
-                rejected.append(f"{record.id}: duplicate clip id in {manifest}")
+                rejected.append(f"{record.id}: duplicate clip id in {path.name}")
             else:
+                if record.duration <= 0:
+                    try:
+                        sample_rate, frames, _ = audio_info(audio)
+                    except RejectedInput as err:
+                        rejected.append(f"{record.id}: {err}")
+                        continue
+                    record.duration = samples_to_seconds(frames, sample_rate)
                 records[record.id], paths[record.id] = record, audio
-        return cls(root, records, paths, rejected, manifest)
+        return cls(root, records, paths, rejected, path.name)
 
     def audio_path(self, clip_id: str) -> Path:
         """The audio of a known clip (KeyError otherwise): the server reads no other corpus file."""

@@ -34,6 +34,7 @@ def draw_trials(records: Iterable[ClipRecord], session: SessionConfig, participa
     Seeded by ``(session.seed, participant)``: the same participant number always gets the same sequence,
     different participants different ones. Raises ValueError when the selection is too small.
     """
+    records = list(records)
     fakes, reals = eligible(records, session)
     n_fake = session.trials // 2
     n_real = session.trials - n_fake
@@ -41,7 +42,8 @@ def draw_trials(records: Iterable[ClipRecord], session: SessionConfig, participa
         raise ValueError(
             f"{session.trials} trials need {n_fake} fake and {n_real} real clips; splits {list(session.splits)}"
             f"{' / manipulations ' + str(list(session.manipulations)) if session.manipulations else ''} have "
-            f"{len(fakes)} fake and {len(reals)} real (lower --trials or add --splits)"
+            f"{len(fakes)} fake and {len(reals)} real (lower --trials or add --splits; splits in the corpus: "
+            f"{sorted({r.split for r in records})})"
         )
     rng = np.random.default_rng([session.seed, participant])
     chosen_fakes, used = _pick_distinct_sources(fakes, n_fake, set(), rng)

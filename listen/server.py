@@ -30,7 +30,8 @@ def serve(settings: ServerSettings, admin_key: str | None = None, out: TextIO | 
     out = out or sys.stdout
     key = admin_key or secrets.token_urlsafe(12)
     app = create_app(settings.corpus, settings.answers, settings.session, key, settings.checkpoint,
-                     settings.cache_dir, allowed_hosts=LOOPBACK_NAMES if settings.host in LOOPBACK_NAMES else ("*",))
+                     settings.cache_dir, allowed_hosts=LOOPBACK_NAMES if settings.host in LOOPBACK_NAMES else ("*",),
+                     manifest=settings.manifest)
     for line in app.state.index.rejected:
         print(f"not served: {line}", file=out)
     base = f"http://{settings.host if ':' not in settings.host else f'[{settings.host}]'}:{settings.port}"

@@ -154,3 +154,23 @@ def test_detector_scores_computed_once_and_cached_on_disk(corpus, tmp_path, tiny
     with TestClient(make()) as client:  # a restarted server reads the disk cache
         client.get("/inspect?key=" + KEY)
         assert client.get("/api/inspect/clip/trainsrc0_0.2_0.4/scores").json() == first
+
+
+def test_fakesound_json_corpus(corpus, tmp_path):
+    """FakeSound's own metadata (no durations, split = file stem) works as the manifest."""
+    from pipeline.fakesound_format import write_fakesound_json
+
+    write_fakesound_json(corpus / "meta" / "easy.json", read_manifest(corpus / "manifest.jsonl"))
+    with pytest.raises(ValueError, match=r"splits in the corpus: \['easy'\]"):
+        create_app(corpus, tmp_path / "a.sqlite", SESSION, manifest="meta/easy.json")
+    app = create_app(corpus, tmp_path / "a.sqlite", SessionConfig(trials=2, splits=("easy",)), admin_key=KEY,
+                     manifest="meta/easy.json")
+    assert app.state.index.rejected == [] and len(app.state.index.records) == 10
+    with TestClient(app) as client:
+        client.post("/api/start", json={})
+        state = client.get("/api/trial").json()
+        assert state["duration"] == 0.5
+        answer = {"answer": "fake", "confidence": 3, "regions": [[0.2, 0.4]]}
+        assert client.post("/api/trial/0/answer", json=answer).status_code == 200
+        client.get("/inspect?key=" + KEY)
+        assert client.get("/api/inspect/facets").json()["manipulation"] == ["inpainting", "real"]
