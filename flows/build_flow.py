@@ -29,6 +29,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import unmapped
 
 from flows.build import STAGES, recipe_for
+from listen.config import listen_command
 from pipeline import engine
 from pipeline.corpus import count_table
 from pipeline.engine import BuildContext, BuildIncomplete, ClipJob, JobResult, classify, run_jobs
@@ -211,4 +212,6 @@ def build_fakesound(
             raise
     _publish(request, records, rejections, failures)
     logger.info("%s: %d clips, %d rejected", request.out, len(records), len(rejections))
-    return {"out": request.out, "clips": len(records), "rejected": len(rejections)}
+    inspect = listen_command(request.out)
+    logger.info("inspect it and run a listening test: %s", inspect)
+    return {"out": request.out, "clips": len(records), "rejected": len(rejections), "inspect": inspect}

@@ -15,6 +15,7 @@ from flows.build_flow import RUNNER_PARAMETERS, build_fakesound
 from flows.cli import build_parser
 from flows.detector_flows import benchmark_detector, train_detector
 from flows.hub import push_to_hub
+from listen.config import ListenRequest
 from pipeline.errors import ConfigError
 from pipeline.requests import BuildRequest, PushRequest
 
@@ -59,7 +60,7 @@ def test_cli_options_and_flow_parameters_are_the_request_fields(flow, request_cl
 
 
 def test_every_cli_option_is_described_and_help_shows_defaults():
-    for command in ("demo", "build", "import-sources", "train", "detect", "benchmark", "push", "serve"):
+    for command in ("demo", "build", "import-sources", "train", "detect", "benchmark", "push", "serve", "listen"):
         parser = _subcommand(command)
         for action in parser._actions:
             if action.dest != "help":
@@ -94,3 +95,16 @@ def test_build_flow_refuses_what_does_not_apply_before_any_task(tmp_path):
         run(out=str(tmp_path), demo=True, grounding="g.json")
     with pytest.raises(ParameterTypeError):  # the UI's recipe choices: a typo is refused when the run is created
         build_fakesound.validate_parameters({"out": "o", "recipe": "fakesound-trian"})
+
+
+def test_listen_options_are_the_listen_request_fields():
+    """`fakesound listen` is a local server, not a flow: its options are still one request's fields."""
+    fields = {f.name: f.default for f in dataclasses.fields(ListenRequest)}
+    assert _cli_options("listen") == fields
+
+
+def test_benchmark_takes_human_answers_alone_and_refuses_nothing_to_score():
+    assert BenchmarkRequest(out="b", human_answers=["a.sqlite"]).checkpoints is None
+    for partial in ({"checkpoints": ["c"]}, {"manifests": ["m"]}, {}):
+        with pytest.raises(ConfigError, match="checkpoints with manifests, listening-test answer files"):
+            BenchmarkRequest(out="b", **partial)

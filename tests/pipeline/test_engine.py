@@ -13,7 +13,7 @@ from regenerate.recipes import get_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {"pipeline": set(), "grounding": {"pipeline"}, "regenerate": {"pipeline"}, "detector": {"pipeline"},
-          "flows": {"pipeline", "grounding", "regenerate", "detector"}}
+          "listen": {"pipeline", "detector"}, "flows": {"pipeline", "grounding", "regenerate", "detector", "listen"}}
 
 
 def _imported_packages(path: Path) -> set[str]:
