@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -144,6 +146,22 @@ def _task_runner(kind: str, workers: int, dask_address: str | None) -> Any:
     raise ConfigError(f"unknown task runner {kind!r} (threads | dask)")
 
 
+@contextmanager
+def one_run_per_folder(out: str) -> Iterator[None]:
+    """Hold the global concurrency limit of ``out`` (one slot, made on first use) while building into it: two runs
+    into one folder wait for each other instead of sweeping each other's temporary files and manifests."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.concurrency.sync import concurrency
+    from prefect.exceptions import ObjectAlreadyExists
+
+    name = artifact_key("folder", out)
+    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    with concurrency(name, occupy=1, strict=True):
+        yield
+
+
 def _publish(request: BuildRequest, records: list, rejections: list, failures: list) -> None:
     """Counts, rejections and failed jobs as artifacts of this run, keyed per corpus."""
     out = request.out
@@ -201,7 +219,7 @@ def build_fakesound(
     resolved = recipe_for(request)  # unknown recipe or a setting that does not apply: refused before any task
     logger = get_run_logger()
     logger.info("building %s with %s (seed %d)", request.out, request.recipe, request.seed)
-    with _task_runner(task_runner, workers, dask_address) as runner:
+    with one_run_per_folder(request.out), _task_runner(task_runner, workers, dask_address) as runner:
         try:
             records, rejections = engine.build(request, resolved, STAGES, prefect_executor(runner, request.out))
             failures: list = []
