@@ -130,7 +130,8 @@ def prefect_executor(runner: Any, out: str):
     return execute
 
 
-def _task_runner(kind: str, workers: int, dask_address: str | None) -> Any:
+def _task_runner(kind: str, workers: int, dask_address: str | None, gpu: bool = False) -> Any:
+    """The Prefect task runner; a local Dask cluster on a GPU machine gets one worker per GPU (dask-cuda)."""
     if kind == "threads":
         if dask_address:
             raise ConfigError("`dask_address` applies to task_runner=dask only")
@@ -142,8 +143,21 @@ def _task_runner(kind: str, workers: int, dask_address: str | None) -> Any:
             if workers != R.workers:
                 raise ConfigError("`workers` does not apply with `dask_address` (the cluster has its own workers)")
             return DaskTaskRunner(address=dask_address)
+        if gpu:
+            return DaskTaskRunner(cluster_class=_local_cuda_cluster(), cluster_kwargs={"threads_per_worker": 1})
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
     raise ConfigError(f"unknown task runner {kind!r} (threads | dask)")
+
+
+def _local_cuda_cluster() -> str:
+    """dask-cuda's local cluster: one worker per visible GPU, each pinned to its own (``CUDA_VISIBLE_DEVICES``)."""
+    try:
+        import dask_cuda  # noqa: F401
+    except ImportError:
+        raise EnvironmentProblem(
+            "task_runner=dask on a GPU machine needs dask-cuda for one worker per GPU (`pip install dask-cuda`); "
+            "or start the workers yourself (one per GPU) and pass dask_address") from None
+    return "dask_cuda.LocalCUDACluster"
 
 
 @contextmanager
@@ -219,7 +233,8 @@ def build_fakesound(
     resolved = recipe_for(request)  # unknown recipe or a setting that does not apply: refused before any task
     logger = get_run_logger()
     logger.info("building %s with %s (seed %d)", request.out, request.recipe, request.seed)
-    with one_run_per_folder(request.out), _task_runner(task_runner, workers, dask_address) as runner:
+    gpu = engine.recipe_runtime(resolved, request.device)["device"] == "cuda"
+    with one_run_per_folder(request.out), _task_runner(task_runner, workers, dask_address, gpu) as runner:
         try:
             records, rejections = engine.build(request, resolved, STAGES, prefect_executor(runner, request.out))
             failures: list = []

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from prefect import flow, task
 from prefect.context import FlowRunContext
 
-from detector.config import BenchmarkRequest, TrainRequest
+from detector.config import BACKEND_NAMES, BenchmarkRequest, TrainRequest
 
 T, B = TrainRequest, BenchmarkRequest  # defaults are read from the requests (written once, there)
+Backend = Literal[BACKEND_NAMES]  # type: ignore[valid-type]  # the UI offers the back-ends; a typo is refused
 
 
 def _in_flow() -> bool:
@@ -44,7 +45,7 @@ def benchmark_task(request: BenchmarkRequest) -> dict:
 
 
 @flow(name="train-detector")
-def train_detector(corpus: str, out: str, model: str = T.model, frontend: str = T.frontend,
+def train_detector(corpus: str, out: str, model: Backend = T.model, frontend: str = T.frontend,
                    freeze_frontend: bool = T.freeze_frontend, epochs: int = T.epochs, seed: int = T.seed,
                    batch_size: int = T.batch_size, lr: float = T.lr, augment: bool = T.augment,
                    resume: bool = T.resume, holdout_manipulation: str | None = T.holdout_manipulation,

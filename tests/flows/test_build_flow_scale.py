@@ -171,3 +171,28 @@ def test_two_runs_into_one_folder_take_turns(prefect_api, tmp_path):
     task_counts = sorted(len(_runs(state.state_details.flow_run_id)[0]) for state in states)
     assert task_counts == [0, 4]  # the second waited for the first, then found every job finished
     assert len(read_manifest(out / "manifest.jsonl")) == 8
+
+
+def test_local_dask_cluster_on_a_gpu_machine_is_one_worker_per_gpu(monkeypatch):
+    import builtins
+    import sys
+    import types
+
+    from pipeline.errors import EnvironmentProblem
+
+    real_import = builtins.__import__
+
+    def no_dask_cuda(name, *args, **kwargs):
+        if name == "dask_cuda":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask_cuda)
+    with pytest.raises(EnvironmentProblem, match="dask-cuda for one worker per GPU"):
+        build_flow._task_runner("dask", 2, None, gpu=True)
+    fake = types.ModuleType("dask_cuda")
+    fake.LocalCUDACluster = type("LocalCUDACluster", (), {})  # stands in: no GPU and no dask-cuda here
+    monkeypatch.setitem(sys.modules, "dask_cuda", fake)
+    monkeypatch.setattr(builtins, "__import__", real_import)
+    runner = build_flow._task_runner("dask", 2, None, gpu=True)
+    assert runner.cluster_class == "dask_cuda.LocalCUDACluster" and runner.cluster_kwargs == {"threads_per_worker": 1}
