@@ -15,8 +15,6 @@ itself (tasks, progress, counts, failed jobs, logs), so the run the README tells
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -30,6 +28,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import unmapped
 
+from flows.artifacts import artifact_key
 from flows.build import STAGES, recipe_for
 from pipeline import engine
 from pipeline.corpus import count_table
@@ -94,13 +93,6 @@ def make_clips(jobs: list[ClipJob], ctx: BuildContext, label: str) -> list[JobRe
 def _label(chunk: list[ClipJob]) -> str:
     first, last = chunk[0].source.id, chunk[-1].source.id
     return first if first == last else f"{first}..{last}"
-
-
-def artifact_key(kind: str, out: str) -> str:
-    """An artifact key of this corpus (keys allow lowercase letters, digits and dashes)."""
-    name = re.sub(r"[^a-z0-9]+", "-", Path(out).name.lower()).strip("-") or "corpus"
-    digest = hashlib.sha256(str(Path(out).absolute()).encode()).hexdigest()[:8]
-    return f"fakesound-{kind}-{name[:40]}-{digest}"
 
 
 def prefect_executor(runner: Any, out: str):
