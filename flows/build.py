@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import engine
-from pipeline.engine import BuildContext, ClipJob, Executor, Outcome, load_sources, run_jobs, source_donors
+from pipeline.engine import BuildContext, ClipJob, Executor, JobResult, load_sources, run_jobs, source_donors
 from pipeline.errors import Rejection
 from pipeline.interfaces import Donor, RegionPolicy, RegionSource
 from pipeline.manifest import ClipRecord
@@ -50,7 +50,7 @@ def recipe_for(request: BuildRequest) -> Recipe:
 def thread_executor(workers: int = 2, progress: bool = True) -> Executor:
     """Run chunks on a thread pool, with a progress bar."""
 
-    def execute(chunks: list[list[ClipJob]], ctx: BuildContext) -> Iterator[list[Outcome]]:
+    def execute(chunks: list[list[ClipJob]], ctx: BuildContext) -> Iterator[list[JobResult]]:
         from tqdm.auto import tqdm
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
@@ -81,8 +81,8 @@ def build_demo(out: str | Path, clips: int = BuildRequest.clips, seed: int = Bui
 
 def run_build(out: str | Path, sources: Sequence[ClipRecord], root: Path, recipe: Recipe, seed: int = 0,
               grounding_path: str | None = None, donors: tuple = (), device: str = "auto",
-              executor: Executor | None = None, chunk_size: int = BuildRequest.chunk_size,
+              executor: Executor | None = None, chunk_size: int | None = BuildRequest.chunk_size,
               ) -> tuple[list[ClipRecord], list[Rejection]]:
     """:func:`pipeline.engine.run_build` with this project's stages (for sources already in memory)."""
     return engine.run_build(out, sources, root, recipe, STAGES, seed, grounding_path, donors, device,
-                            executor or thread_executor(progress=False), chunk_size)
+                            executor or thread_executor(progress=False), chunk_size, workers=2)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from flows.build import build, thread_executor
 from flows.cli_args import HelpFormatter, add_request_options, request_from_args
+from listen.config import listen_command
 from pipeline.corpus import format_summary
-from pipeline.errors import Rejection, outcome_exit_code
+from pipeline.engine import BuildIncomplete
+from pipeline.errors import EXIT_PARTIAL, Rejection, outcome_exit_code
 from pipeline.manifest import write_manifest
 from pipeline.requests import BuildRequest
 from pipeline.sources import import_sources
@@ -18,6 +20,7 @@ from regenerate.recipes import RECIPES
 
 
 def _report(command: str, out: Path, records: list, rejections: list[Rejection], started: float) -> int:
+    """Print the rejections and the summary; the exit code: 0 all made, 3 some rejected, 2 nothing made."""
     for rejection in rejections:
         print(f"rejected: {rejection.item}: {rejection.reason}", file=sys.stderr)
     print(format_summary(records, rejections))
@@ -26,13 +29,21 @@ def _report(command: str, out: Path, records: list, rejections: list[Rejection],
               f"{out / 'rejected.jsonl'})", file=sys.stderr)
     else:
         print(f"corpus written to {out} in {time.perf_counter() - started:.1f} s")
+        print(f"inspect it and run a listening test: {listen_command(out)}")
     return outcome_exit_code(len(records), len(rejections))
 
 
 def _run(args: argparse.Namespace, command: str, **fixed: object) -> int:
     started = time.perf_counter()
     request = request_from_args(BuildRequest, args, command, **fixed)
-    records, rejections = build(request, thread_executor(request.workers, progress=not args.quiet))
+    try:
+        records, rejections = build(request, thread_executor(request.workers, progress=not args.quiet))
+    except BuildIncomplete as err:  # the corpus holds every clip that could be made: report it, then the failures
+        _report(command, Path(request.out), err.records, err.rejections, started)
+        for failure in err.failures:
+            print(f"failed: {failure.source_id}: {failure.reason}", file=sys.stderr)
+        print(f"fakesound {command}: error: {err}", file=sys.stderr)
+        return EXIT_PARTIAL  # output made, some clips not (a rerun retries them)
     return _report(command, Path(request.out), records, rejections, started)
 
 

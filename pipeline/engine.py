@@ -9,13 +9,20 @@ hash, the recipe, grounding and donors by content, the runtime the models run on
         -> write the real/fake pair -> ClipRecord -> job record
 
 A finished job's record is saved atomically after its audio, so a rerun (after a crash or SIGKILL) loads it
-instead of redoing it; the manifest and metadata are written at the end from the job records, in a fixed order.
+instead of redoing it; finished jobs are set aside before any chunk is handed out. The manifest and metadata are
+written at the end from the job records, in a fixed order.
+
+A job ends in one of three ways: its clips (a record), a **rejection** (content that can never be used: stored
+with the job, so a rerun does not try again), or a **failure** (an environment problem such as a source on a
+missing mount, or a bug: never stored, so a rerun tries again). The build finishes every job it can, finalises the
+corpus with them and then raises :class:`BuildIncomplete` listing the failures.
 The engine knows no concrete stage: ``flows/`` hands it a :class:`~pipeline.interfaces.Stages` and an executor.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -27,7 +34,7 @@ import numpy as np
 
 from pipeline import corpus
 from pipeline.audio_io import quantize_pcm16, read_audio, resample, write_audio
-from pipeline.errors import RejectedInput, Rejection
+from pipeline.errors import EnvironmentProblem, FakesoundError, RejectedInput, Rejection
 from pipeline.fakesound_format import fakesound_audio_id
 from pipeline.hashing import config_hash, sha256_file
 from pipeline.interfaces import Donor, Recipe, Regenerator, RegionRequest, RegionResult, RegionSource, Stages
@@ -39,7 +46,48 @@ from pipeline.timemath import Segment, ceil_to_grid, segment_to_samples, snap_to
 
 #: What weight-free recipes run on, whatever the device asked for (numpy on the CPU).
 CPU_RUNTIME = {"device": "cpu", "dtype": "float32"}
-Outcome = tuple[list[ClipRecord], Rejection | None]
+#: Automatic chunking: about this many chunks per worker (load balance), each at most MAX_CHUNK jobs, and never
+#: more than MAX_CHUNKS chunks (one task run each: a Prefect UI draws at most 10,000 nodes per run graph).
+CHUNKS_PER_WORKER, MAX_CHUNK, MAX_CHUNKS = 4, 256, 1000
+log = logging.getLogger(__name__)
+
+
+class SourceUnavailable(EnvironmentProblem):
+    """A source file that is not there now (unmounted share, file being copied): retried, never a rejection."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A job that could not finish this time; ``transient`` when retrying may help (I/O, environment)."""
+
+    source_id: str
+    reason: str
+    transient: bool
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """How one job ended: its records, or a (stored) rejection, or a (not stored) failure."""
+
+    key: str
+    records: tuple[ClipRecord, ...] = ()
+    rejection: Rejection | None = None
+    failure: Failure | None = None
+
+
+class BuildIncomplete(FakesoundError):
+    """Some jobs failed; the corpus was finalised with every other clip. A rerun retries only the failed jobs."""
+
+    def __init__(self, failures: Sequence[Failure], records: list[ClipRecord], rejections: list[Rejection]):
+        self.failures, self.records, self.rejections = list(failures), records, rejections
+        first = failures[0]
+        super().__init__(f"{len(failures)} clip job(s) failed (first: {first.source_id}: {first.reason}); the corpus "
+                         f"holds the {len(records)} clips made; rerun the same build to retry the failed jobs")
+
+
+def classify(error: BaseException) -> bool:
+    """True for errors worth retrying (environment, I/O), False for deterministic ones (bugs, bad settings)."""
+    return isinstance(error, EnvironmentProblem | OSError)
 
 
 def recipe_runtime(recipe: Recipe, device: str) -> dict[str, str]:
@@ -63,10 +111,10 @@ class BuildContext:
     donors: tuple[tuple[str, str, str, str], ...] = ()  # (id, audio path, phrase, kind)
     device: str = "auto"
 
-    @property
-    def key(self) -> str:
-        """Identity of what this context loads (per-process cache key)."""
-        return config_hash([self.recipe.to_dict(), self.grounding_path, self.donors, self.device])
+    def regenerators_key(self) -> str:
+        """Identity of the loaded regenerators: recipe settings and device (and donors, for weight-free ones)."""
+        donors = () if self.recipe.uses_models else self.donors
+        return config_hash([self.recipe.to_dict(), self.device, donors])
 
     def runtime(self) -> dict[str, str]:
         return recipe_runtime(self.recipe, self.device)
@@ -91,22 +139,28 @@ class ClipJob:
 
 
 class _Loaded:
-    """Per-process cache of what a context loads once: regenerators (with donors) and the region source."""
+    """Per-process cache of what a context loads: the regenerators (models, or donors for weight-free backends) and
+    the region source. One entry each: a long-lived worker that builds with other settings replaces its models
+    instead of piling them up on the GPU."""
 
     _lock = threading.Lock()
-    _by_context: dict[str, tuple[dict[str, Regenerator], RegionSource]] = {}  # noqa: RUF012 - process-local cache
+    _regenerators: tuple[str, dict[str, Regenerator]] | None = None
+    _regions: tuple[str, RegionSource] | None = None
 
     @classmethod
     def get(cls, ctx: BuildContext) -> tuple[dict[str, Regenerator], RegionSource]:
         with cls._lock:
-            if ctx.key not in cls._by_context:
+            key = ctx.regenerators_key()
+            if cls._regenerators is None or cls._regenerators[0] != key:
+                cls._regenerators = None  # release the old models before loading new ones
                 rate = ctx.recipe.output_rate
                 donors = [Donor(d_id, read_audio(path, rate)[0], rate, phrase, kind)
                           for d_id, path, phrase, kind in ctx.donors]
-                regenerators = dict(ctx.stages.regenerators(ctx.recipe, donors, ctx.device))
-                regions = ctx.stages.region_source(ctx.grounding_path, ctx.recipe.region)
-                cls._by_context[ctx.key] = (regenerators, regions)
-            return cls._by_context[ctx.key]
+                cls._regenerators = (key, dict(ctx.stages.regenerators(ctx.recipe, donors, ctx.device)))
+            regions_key = config_hash([ctx.grounding_path, ctx.recipe.region.__dict__])
+            if cls._regions is None or cls._regions[0] != regions_key:
+                cls._regions = (regions_key, ctx.stages.region_source(ctx.grounding_path, ctx.recipe.region))
+            return cls._regenerators[1], cls._regions[1]
 
 
 def plan_jobs(sources: Sequence[ClipRecord], root: Path, ctx: BuildContext) -> tuple[list[ClipJob], list[Rejection]]:
@@ -145,6 +199,9 @@ def _prepare(job: ClipJob, ctx: BuildContext, regions: RegionSource) -> _Prepare
     rate = ctx.recipe.output_rate
     if not job.source.caption.strip():
         raise RejectedInput(job.source_path, "missing caption")
+    if not Path(job.source_path).is_file():  # not there *now*: a mount or a copy may bring it back
+        raise SourceUnavailable(f"{job.source_path}: source audio not found (not stored as a rejection: "
+                                "a rerun tries again)")
     audio = quantize_pcm16(read_audio(job.source_path, rate)[0])
     try:
         region, how = regions.region(job.source.id, audio, rate, job.seed)
@@ -202,52 +259,90 @@ def write_pair(prep: _Prepared, result: RegionResult, ctx: BuildContext) -> list
     return records
 
 
-def _regenerate_group(regenerator: Regenerator, requests: list[RegionRequest]) -> list[RegionResult | RejectedInput]:
-    """One batched call; if it rejects, retry one by one so a single bad request rejects only itself."""
+def _regenerate_group(regenerator: Regenerator, requests: list[RegionRequest]) -> list[RegionResult | Exception]:
+    """One batched call; if it raises, retry one by one so a single bad request fails or rejects only itself."""
     try:
         return list(regenerator.regenerate_batch(requests))
-    except RejectedInput as err:
+    except Exception as err:
         if len(requests) == 1:
             return [err]
-    made: list[RegionResult | RejectedInput] = []
+    made: list[RegionResult | Exception] = []
     for request in requests:
         try:
             made.append(regenerator.regenerate(request))
-        except RejectedInput as err:
+        except Exception as err:
             made.append(err)
     return made
 
 
-def run_jobs(jobs: Sequence[ClipJob], ctx: BuildContext) -> list[Outcome]:
+def _ended(job: ClipJob, ctx: BuildContext, error: BaseException, stage: str) -> JobResult:
+    """A job that raised: a content error is a stored rejection; anything else a failure, not stored."""
+    if isinstance(error, RejectedInput):
+        rejection = Rejection.from_error(error, stage)
+        corpus.save_job(ctx.out, job.key, [], rejection)
+        return JobResult(job.key, rejection=rejection)
+    if not classify(error):
+        log.error("job %s (%s) failed at %s", job.key, job.source.id, stage, exc_info=error)
+    reason = f"{stage}: {type(error).__name__}: {error}".replace("\n", " ")
+    return JobResult(job.key, failure=Failure(job.source.id, reason, classify(error)))
+
+
+def finished(job: ClipJob, ctx: BuildContext) -> JobResult | None:
+    """The job's stored result when it already ran (records or a rejection), else None."""
+    done = corpus.load_job(ctx.out, job.key)
+    return None if done is None else JobResult(job.key, tuple(done[0]), done[1])
+
+
+def run_jobs(jobs: Sequence[ClipJob], ctx: BuildContext) -> list[JobResult]:
     """Run one chunk of jobs: finished ones are loaded, the rest are regenerated together per backend."""
-    outcomes: dict[str, Outcome] = {}
+    results: dict[str, JobResult] = {}
     for job in jobs:
-        done = corpus.load_job(ctx.out, job.key)
+        done = finished(job, ctx)
         if done is not None:
-            outcomes[job.key] = done
-    todo = [j for j in jobs if j.key not in outcomes]
+            results[job.key] = done
+    todo = [j for j in jobs if j.key not in results]
     if todo:
         regenerators, regions = _Loaded.get(ctx)
         pending = []
         for job in todo:
             try:
                 pending.append(_prepare(job, ctx, regions))
-            except RejectedInput as err:
-                outcomes[job.key] = ([], Rejection.from_error(err, "ground"))
-                corpus.save_job(ctx.out, job.key, [], outcomes[job.key][1])
+            except Exception as err:
+                results[job.key] = _ended(job, ctx, err, "ground")
         for backend in sorted({p.job.backend for p in pending}):
             group = [p for p in pending if p.job.backend == backend]
             regenerator = regenerators[backend]
             made = _regenerate_group(regenerator, [p.request for p in group])
             for prep, result in zip(group, made, strict=True):
-                if isinstance(result, RejectedInput):
-                    outcome: Outcome = ([], Rejection.from_error(result, "regenerate"))
-                else:
-                    info = {"manipulation": regenerator.manipulation, "generator": regenerator.name, **result.info}
-                    outcome = (write_pair(prep, dataclasses.replace(result, info=info), ctx), None)
-                corpus.save_job(ctx.out, prep.job.key, outcome[0], outcome[1])
-                outcomes[prep.job.key] = outcome
-    return [outcomes[j.key] for j in jobs]
+                job = prep.job
+                if isinstance(result, Exception):
+                    results[job.key] = _ended(job, ctx, result, "regenerate")
+                    continue
+                info = {"manipulation": regenerator.manipulation, "generator": regenerator.name, **result.info}
+                try:
+                    records = write_pair(prep, dataclasses.replace(result, info=info), ctx)
+                    corpus.save_job(ctx.out, job.key, records)
+                except Exception as err:
+                    results[job.key] = _ended(job, ctx, err, "write")
+                    continue
+                results[job.key] = JobResult(job.key, tuple(records))
+    return [results[j.key] for j in jobs]
+
+
+def chunk_failed(chunk: Sequence[ClipJob], ctx: BuildContext, error: BaseException) -> list[JobResult]:
+    """Results of a chunk whose task failed as a whole (retries spent, worker lost): the jobs it finished are on
+    disk; the others are failures carrying the task's error."""
+    reason = f"task: {type(error).__name__}: {error}".replace("\n", " ")
+    return [finished(job, ctx) or JobResult(job.key, failure=Failure(job.source.id, reason, classify(error)))
+            for job in chunk]
+
+
+def chunk_size_for(jobs: int, workers: int, requested: int | None) -> int:
+    """Jobs per chunk: as requested, else a few chunks per worker, at most MAX_CHUNK jobs, at most MAX_CHUNKS chunks."""
+    if requested is not None:
+        return max(1, requested)
+    size = min(MAX_CHUNK, math.ceil(jobs / (CHUNKS_PER_WORKER * max(1, workers))))
+    return max(1, size, math.ceil(jobs / MAX_CHUNKS))
 
 
 def chunked(jobs: Sequence[ClipJob], size: int) -> list[list[ClipJob]]:
@@ -255,11 +350,11 @@ def chunked(jobs: Sequence[ClipJob], size: int) -> list[list[ClipJob]]:
     return [list(jobs[i : i + size]) for i in range(0, len(jobs), max(1, size))]
 
 
-#: Runs chunks of jobs and yields each chunk's outcomes (threads, Dask, Prefect tasks: see ``flows/``).
-Executor = Callable[[list[list[ClipJob]], BuildContext], Iterable[list[Outcome]]]
+#: Runs chunks of jobs and yields each chunk's results (threads, Dask, Prefect tasks: see ``flows/``).
+Executor = Callable[[list[list[ClipJob]], BuildContext], Iterable[list[JobResult]]]
 
 
-def serial_executor(chunks: list[list[ClipJob]], ctx: BuildContext) -> Iterator[list[Outcome]]:
+def serial_executor(chunks: list[list[ClipJob]], ctx: BuildContext) -> Iterator[list[JobResult]]:
     """Run the chunks one after another in this thread (the library's default)."""
     for chunk in chunks:
         yield run_jobs(chunk, ctx)
@@ -294,7 +389,8 @@ def source_donors(sources: Sequence[ClipRecord], root: Path, limit: int | None =
 def usable_donors(candidates: Sequence[tuple[str, str, str, str]], rate: int,
                   limit: int | None = None) -> tuple[tuple[tuple[str, str, str, str], ...], list[Rejection]]:
     """The first ``limit`` candidates (in their order) that decode to audible, finite audio at ``rate``; each one
-    that does not is skipped and reported (stage ``donor``), never fatal: one poisoned file must not stop a build.
+    that does not (missing, undecodable, NaN/Inf, silent) is skipped and reported (stage ``donor``), never fatal:
+    one poisoned file must not stop a build.
     """
     kept, rejected = [], []
     for donor in candidates:
@@ -311,6 +407,16 @@ def usable_donors(candidates: Sequence[tuple[str, str, str, str]], rate: int,
     return tuple(kept), rejected
 
 
+def _checked_donors(donors: tuple, sources: Sequence[ClipRecord], root: Path, rate: int,
+                    seed: int) -> tuple[tuple, list[Rejection]]:
+    """Given donors, checked; or donors drawn from the sources (a bad one replaced by the next in the seeded order,
+    the chosen ones in id order)."""
+    if donors:
+        return usable_donors(donors, rate)
+    drawn, rejected = usable_donors(source_donors(sources, root, None, seed), rate, SOURCE_DONORS)
+    return tuple(sorted(drawn, key=lambda d: d[0])), rejected
+
+
 def run_build(
     out: str | Path,
     sources: Sequence[ClipRecord],
@@ -322,42 +428,58 @@ def run_build(
     donors: tuple = (),
     device: str = "auto",
     executor: Executor | None = None,
-    chunk_size: int = 16,
+    chunk_size: int | None = None,
     provenance: dict[str, Any] | None = None,
+    workers: int = 1,
 ) -> tuple[list[ClipRecord], list[Rejection]]:
-    """Build a corpus into ``out`` (resumable) and finalise its manifest; returns (records, rejections)."""
-    out = Path(out)
+    """Build a corpus into ``out`` (resumable) and finalise its manifest; returns (records, rejections).
+
+    Raises :class:`BuildIncomplete` after finalising when some jobs failed (the corpus holds every other clip).
+    """
+    out = Path(out).absolute()
     out.mkdir(parents=True, exist_ok=True)
     corpus.remove_partial_files(out)
-    if donors:
-        donors, donor_rejections = usable_donors(donors, recipe.output_rate)
-    else:  # drawn from the sources: a bad one is replaced by the next in the seeded order
-        drawn, donor_rejections = usable_donors(source_donors(sources, root, None, seed), recipe.output_rate,
-                                                SOURCE_DONORS)
-        donors = tuple(sorted(drawn, key=lambda d: d[0]))
+    donors, rejections = _checked_donors(donors, sources, root, recipe.output_rate, seed)
     ctx = BuildContext(str(out), recipe, seed, stages, grounding_path, donors, device)
-    jobs, rejections = plan_jobs(sources, root, ctx)
-    rejections += donor_rejections
-    records: list[ClipRecord] = []
-    for outcome in (executor or serial_executor)(chunked(jobs, chunk_size), ctx):
-        for recs, rejection in outcome:
-            records.extend(recs)
-            if rejection is not None:
-                rejections.append(rejection)
+    jobs, planned = plan_jobs(sources, root, ctx)
+    rejections += planned
+    results: list[JobResult] = []
+    todo = []
+    for job in jobs:  # finished jobs are not handed to any worker
+        done = finished(job, ctx)
+        if done is None:
+            todo.append(job)
+        else:
+            results.append(done)
+    log.info("%d clip jobs: %d finished before, %d to run", len(jobs), len(jobs) - len(todo), len(todo))
+    if todo:
+        chunks = chunked(todo, chunk_size_for(len(todo), workers, chunk_size))
+        for chunk_results in (executor or serial_executor)(chunks, ctx):
+            results.extend(chunk_results)
+    records = [record for result in results for record in result.records]
+    rejections += [result.rejection for result in results if result.rejection is not None]
+    failures = [result.failure for result in results if result.failure is not None]
     grounding_name = Path(grounding_path).name if grounding_path else None
     info = {"recipe": recipe.to_dict(), "seed": seed, "grounding": grounding_name, "runtime": ctx.runtime(),
             "request": provenance}
-    return corpus.finalize_corpus(out, records, rejections, info), rejections
+    records = corpus.finalize_corpus(out, records, rejections, info)
+    if failures:
+        raise BuildIncomplete(sorted(failures, key=lambda f: f.source_id), records, rejections)
+    return records, rejections
 
 
 def build(request: BuildRequest, recipe: Recipe, stages: Stages,
           executor: Executor | None = None) -> tuple[list[ClipRecord], list[Rejection]]:
-    """Run a :class:`BuildRequest` with the recipe and stages the caller resolved (``flows.build`` does)."""
+    """Run a :class:`BuildRequest` with the recipe and stages the caller resolved (``flows.build`` does).
+
+    Paths are made absolute first, so workers that start in another folder find the same files.
+    """
+    request = request.absolute()
+    common = {"device": request.device, "executor": executor, "chunk_size": request.chunk_size,
+              "provenance": request.provenance(), "workers": request.workers}
     if not request.demo:
         sources, root = load_sources(request.sources or "")
-        return run_build(request.out, sources, root, recipe, stages, request.seed, request.grounding,
-                         device=request.device, executor=executor, chunk_size=request.chunk_size,
-                         provenance=request.provenance())
+        return run_build(request.out, sources, root, recipe, stages, request.seed, request.grounding, **common)
     from pipeline.compose import compose_demo_sources, default_kit_dir, write_demo_licenses
 
     kit = Path(request.kit) if request.kit else default_kit_dir()
@@ -366,6 +488,4 @@ def build(request: BuildRequest, recipe: Recipe, stages: Stages,
     manifest, grounding_json = compose_demo_sources(out / "sources", request.demo_sources, request.seed, kit)
     write_demo_licenses(out, kit)
     sources, root = load_sources(manifest)
-    return run_build(out, sources, root, recipe, stages, request.seed, str(grounding_json), kit_donors(kit),
-                     device=request.device, executor=executor, chunk_size=request.chunk_size,
-                     provenance=request.provenance())
+    return run_build(out, sources, root, recipe, stages, request.seed, str(grounding_json), kit_donors(kit), **common)

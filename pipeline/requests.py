@@ -56,7 +56,8 @@ class BuildRequest(Request):
     audiosr_steps: int | None = opt(None, "AudioSR diffusion steps (unset: the recipe's)")
     batch_size: int | None = opt(None, "clips per generator (GPU) call (unset: the recipe's)")
     device: str = opt("auto", "device for model backends: auto, cpu, cuda, cuda:1")
-    chunk_size: int = opt(16, "clip jobs per worker task (a scheduling unit, independent of batch_size)")
+    chunk_size: int | None = opt(None, "clip jobs per worker task, a scheduling unit independent of batch_size "
+                                       "(unset: a few chunks per worker, at most 256 jobs and 1000 chunks)")
     workers: int = opt(2, "tasks run at once")
 
     def __post_init__(self) -> None:
@@ -64,9 +65,13 @@ class BuildRequest(Request):
 
         if self.demo == (self.sources is not None):
             raise ConfigError("a build takes either `sources` (a source manifest) or demo=True, not both or neither")
-        if self.clips < 1 or self.chunk_size < 1 or self.workers < 1:
+        if self.clips < 1 or (self.chunk_size or 1) < 1 or self.workers < 1:
             raise ConfigError(f"clips, chunk_size and workers must be >= 1 (got {self.clips}, {self.chunk_size}, "
                               f"{self.workers})")
+        if not self.demo and (self.clips != BuildRequest.clips or self.kit is not None):
+            raise ConfigError("`clips` and `kit` apply to demo builds only (a source manifest sets the clips)")
+        if self.demo and self.grounding is not None:
+            raise ConfigError("`grounding` does not apply to demo builds (the demo writes its own)")
         if self.demo and self.clips % 2:
             nearest = " or ".join(str(n) for n in sorted({max(2, self.clips - 1), self.clips + 1}))
             raise ConfigError(f"clips={self.clips}: a demo corpus is made of pairs (each composed source gives one "
@@ -76,6 +81,12 @@ class BuildRequest(Request):
     def demo_sources(self) -> int:
         """Sources the demo composes: one per real/fake pair."""
         return self.clips // 2
+
+    def absolute(self) -> BuildRequest:
+        """The same request with its paths absolute (workers may start in another folder)."""
+        paths = {n: str(Path(getattr(self, n)).absolute()) for n in ("out", "sources", "grounding", "kit")
+                 if getattr(self, n) is not None}
+        return dataclasses.replace(self, **paths)
 
     def recipe_overrides(self) -> dict[str, Any]:
         """The recipe settings this request sets (None: left to the recipe)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from flows.build_flow import RUNNER_PARAMETERS, build_fakesound
 from flows.cli import build_parser
 from flows.detector_flows import benchmark_detector, train_detector
 from flows.hub import push_to_hub
+from listen.config import ListenRequest
 from pipeline.errors import ConfigError
 from pipeline.requests import BuildRequest, PushRequest
 
@@ -58,7 +60,7 @@ def test_cli_options_and_flow_parameters_are_the_request_fields(flow, request_cl
 
 
 def test_every_cli_option_is_described_and_help_shows_defaults():
-    for command in ("demo", "build", "import-sources", "train", "detect", "benchmark", "push", "serve"):
+    for command in ("demo", "build", "import-sources", "train", "detect", "benchmark", "push", "serve", "listen"):
         parser = _subcommand(command)
         for action in parser._actions:
             if action.dest != "help":
@@ -67,21 +69,42 @@ def test_every_cli_option_is_described_and_help_shows_defaults():
     assert "(default: 300)" in " ".join(_subcommand("demo").format_help().split())
 
 
-def test_build_flow_parameters_reach_the_request(tmp_path, monkeypatch):
-    import flows.build_flow as module
+def test_build_flow_parameters_reach_the_request(prefect_api, tmp_path, monkeypatch):
+    from pipeline import engine
 
     seen = []
-
-    class Subflow:
-        def with_options(self, **options):
-            return seen.append
-
-    monkeypatch.setattr(module, "_build_clips", Subflow())
-    module.build_fakesound.fn(out=str(tmp_path), sources="s.jsonl", recipe="fakesound-train", checkpoint="ckpt",
-                              steps=7, guidance=2.0, audiosr="sr", audiosr_steps=3, batch_size=4, device="cpu")
+    monkeypatch.setattr(engine, "build", lambda request, recipe, stages, executor: seen.append(request) or ([], []))
+    build_fakesound(out=str(tmp_path), sources="s.jsonl", recipe="fakesound-train", checkpoint="ckpt", steps=7,
+                    guidance=2.0, audiosr="sr", audiosr_steps=3, batch_size=4, device="cpu")
     (request,) = seen
     assert isinstance(request, BuildRequest) and request.device == "cpu"
+    assert request.out == str(tmp_path) and request.sources == str(Path("s.jsonl").absolute())  # absolute
     assert request.recipe_overrides() == {"checkpoint": "ckpt", "steps": 7, "guidance": 2.0, "audiosr": "sr",
                                           "audiosr_steps": 3, "batch_size": 4}
-    with pytest.raises(ConfigError, match="has no setting 'steps'"):  # refused before any task starts
-        module.build_fakesound.fn(out=str(tmp_path), sources="s.jsonl", steps=7)
+
+
+def test_build_flow_refuses_what_does_not_apply_before_any_task(tmp_path):
+    from prefect.exceptions import ParameterTypeError
+
+    run = build_fakesound.fn
+    with pytest.raises(ConfigError, match="has no setting 'steps'"):
+        run(out=str(tmp_path), sources="s.jsonl", steps=7)
+    with pytest.raises(ConfigError, match="apply to demo builds only"):
+        run(out=str(tmp_path), sources="s.jsonl", clips=10)
+    with pytest.raises(ConfigError, match="does not apply to demo builds"):
+        run(out=str(tmp_path), demo=True, grounding="g.json")
+    with pytest.raises(ParameterTypeError):  # the UI's recipe choices: a typo is refused when the run is created
+        build_fakesound.validate_parameters({"out": "o", "recipe": "fakesound-trian"})
+
+
+def test_listen_options_are_the_listen_request_fields():
+    """`fakesound listen` is a local server, not a flow: its options are still one request's fields."""
+    fields = {f.name: f.default for f in dataclasses.fields(ListenRequest)}
+    assert _cli_options("listen") == fields
+
+
+def test_benchmark_takes_human_answers_alone_and_refuses_nothing_to_score():
+    assert BenchmarkRequest(out="b", human_answers=["a.sqlite"]).checkpoints is None
+    for partial in ({"checkpoints": ["c"]}, {"manifests": ["m"]}, {}):
+        with pytest.raises(ConfigError, match="checkpoints with manifests, listening-test answer files"):
+            BenchmarkRequest(out="b", **partial)

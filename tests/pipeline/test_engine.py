@@ -13,7 +13,7 @@ from regenerate.recipes import get_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {"pipeline": set(), "grounding": {"pipeline"}, "regenerate": {"pipeline"}, "detector": {"pipeline"},
-          "flows": {"pipeline", "grounding", "regenerate", "detector"}}
+          "listen": {"pipeline", "detector"}, "flows": {"pipeline", "grounding", "regenerate", "detector", "listen"}}
 
 
 def _imported_packages(path: Path) -> set[str]:
@@ -67,3 +67,27 @@ def test_keyed_randomness_is_stable_and_keyed():
     assert keyed_int(0, "a") == keyed_int(0, "a") != keyed_int(1, "a")
     assert keyed_rng(0, "a").random() == keyed_rng(0, "a").random() != keyed_rng(0, "b").random()
     assert keyed_int(0, "demo000_00001") == 1636754352  # pinned: a change would rebuild every corpus
+
+
+def test_a_worker_keeps_one_set_of_loaded_regenerators(tmp_path):
+    from pipeline.engine import _Loaded
+
+    loads = []
+
+    class CountingStages:
+        def regenerators(self, recipe, donors, device):
+            loads.append((recipe.name, device))
+            return {}
+
+        def region_source(self, grounding_path, policy):
+            return object()
+
+    def ctx(recipe, device):
+        return BuildContext(str(tmp_path), recipe, 0, CountingStages(), device=device)
+
+    train, zeroshot = get_recipe("fakesound-train"), get_recipe("fakesound-zeroshot")
+    for recipe, device in ((train, "cpu"), (train, "cpu"), (zeroshot, "cpu"), (train, "cpu"), (train, "cuda")):
+        _Loaded.get(ctx(recipe, device))
+    # loaded once per change of settings or device; never two at once (the previous set is dropped first)
+    assert loads == [("fakesound-train", "cpu"), ("fakesound-zeroshot", "cpu"), ("fakesound-train", "cpu"),
+                     ("fakesound-train", "cuda")]
