@@ -12,7 +12,7 @@ from flows.cli_args import HelpFormatter, add_request_options, request_from_args
 from listen.config import listen_command
 from pipeline.corpus import format_summary
 from pipeline.engine import BuildIncomplete
-from pipeline.errors import EXIT_PARTIAL, Rejection, outcome_exit_code
+from pipeline.errors import EXIT_ERROR, EXIT_PARTIAL, Rejection, outcome_exit_code
 from pipeline.manifest import write_manifest
 from pipeline.requests import BuildRequest
 from pipeline.sources import import_sources
@@ -43,7 +43,7 @@ def _run(args: argparse.Namespace, command: str, **fixed: object) -> int:
         for failure in err.failures:
             print(f"failed: {failure.source_id}: {failure.reason}", file=sys.stderr)
         print(f"fakesound {command}: error: {err}", file=sys.stderr)
-        return EXIT_PARTIAL  # output made, some clips not (a rerun retries them)
+        return EXIT_PARTIAL if err.records else EXIT_ERROR  # some clips made, or none (a rerun retries them)
     return _report(command, Path(request.out), records, rejections, started)
 
 

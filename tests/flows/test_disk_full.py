@@ -20,6 +20,8 @@ import pipeline.atomic
 from flows.build import build_demo, thread_executor
 from flows.cli import main
 from pipeline.atomic import DiskFull
+from pipeline.engine import BuildIncomplete
+from pipeline.manifest import read_manifest
 
 CLIPS, SEED = 6, 4
 KINDS = {
@@ -64,19 +66,28 @@ class _FullDiskOs:
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to name the file being written")
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_enospc_is_one_clear_error_and_the_rerun_is_byte_identical(kind, reference, tmp_path, monkeypatch):
+    """A clip's audio or record: that job fails (an environment problem, never stored), the others are finished and
+    the build ends incomplete; the manifest: the build stops. Either way one line names the file."""
     out = tmp_path / "corpus"
     full = _FullDiskOs(KINDS[kind])
     monkeypatch.setattr(pipeline.atomic, "os", full)
-    with pytest.raises(DiskFull) as err:
-        _build(out)
+    if kind == "manifest":
+        with pytest.raises(DiskFull) as err:
+            _build(out)
+        message, target = str(err.value), Path(err.value.filename)
+        assert not (out / "manifest.jsonl").exists()
+    else:
+        with pytest.raises(BuildIncomplete) as err:
+            _build(out)
+        (failure,) = err.value.failures
+        message = failure.reason
+        target = Path(message.split(": ")[2])  # "<stage>: DiskFull: <file>: no space left ..."
+        failed = {r.source_id for r in read_manifest(out / "manifest.jsonl")}
+        assert failure.source_id not in failed and len(failed) == CLIPS // 2 - 1  # the others were finished
     assert full.failed_on is not None
-    message = str(err.value)
     assert "\n" not in message and "no space left on device" in message and "run the same command again" in message
-    target = Path(err.value.filename)
     assert target.is_relative_to(out) and not target.exists()  # the finished name never holds a partial file
     assert not list(out.rglob("*.part"))
-    if kind != "manifest":
-        assert not (out / "manifest.jsonl").exists()  # no manifest describing a corpus that is not there
 
     monkeypatch.undo()  # space freed
     _build(out)
@@ -102,7 +113,7 @@ def test_a_real_full_tmpfs(reference, tmp_path):
     if sys.platform != "linux" or os.geteuid() != 0 or not _can_mount_tmpfs(disk):
         pytest.skip("mounting a tmpfs needs root on Linux")
     try:
-        with pytest.raises(DiskFull, match="no space left on device"):
+        with pytest.raises((DiskFull, BuildIncomplete), match="no space left on device"):
             _build(disk / "corpus")
         assert not list(disk.rglob("*.part"))
         left = {p for p in (disk / "corpus").rglob("*") if p.is_file()}
