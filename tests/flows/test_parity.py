@@ -17,6 +17,7 @@ from flows.detector_flows import benchmark_detector, train_detector
 from flows.hub import push_to_hub
 from listen.config import ListenRequest
 from pipeline.errors import ConfigError
+from pipeline.manifest import ClipRecord
 from pipeline.requests import BuildRequest, PushRequest
 
 #: (flow, request, CLI sub-commands, flow-only parameters, CLI-only options), each exception with its reason:
@@ -73,7 +74,8 @@ def test_build_flow_parameters_reach_the_request(prefect_api, tmp_path, monkeypa
     from pipeline import engine
 
     seen = []
-    monkeypatch.setattr(engine, "build", lambda request, recipe, stages, executor: seen.append(request) or ([], []))
+    made = [ClipRecord(id="x", label=0, audio_path="audio/x.wav", split="train")]  # a run that makes nothing fails
+    monkeypatch.setattr(engine, "build", lambda request, recipe, stages, executor: seen.append(request) or (made, []))
     build_fakesound(out=str(tmp_path), sources="s.jsonl", recipe="fakesound-train", checkpoint="ckpt", steps=7,
                     guidance=2.0, audiosr="sr", audiosr_steps=3, batch_size=4, device="cpu")
     (request,) = seen
