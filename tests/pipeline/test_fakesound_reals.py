@@ -11,74 +11,17 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
+from fakesound_release import ORIGINAL_RATE, make_release, original_clip
 
-from pipeline.audio_io import quantize_pcm16, resample, write_audio
+from pipeline.audio_io import resample
 from pipeline.fakesound_format import read_fakesound_json, resolve_release_path
 from pipeline.fakesound_reals import RealsCheck, RestoreRealsRequest, align, restore_reals
-from pipeline.manifest import read_manifest, write_manifest
-from pipeline.sources import source_record
-from pipeline.timemath import segment_to_samples
-
-ORIGINAL_RATE = 48000
-
-
-def _original(seed: int, seconds: float = 10.0) -> np.ndarray:
-    """A 48 kHz stand-in for an AudioCaps clip: tones and filtered noise with a changing envelope."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * ORIGINAL_RATE)) / ORIGINAL_RATE
-    tones = sum(rng.uniform(0.02, 0.08) * np.sin(2 * np.pi * rng.uniform(100, 3000) * t + rng.uniform(0, 6))
-                for _ in range(4))
-    noise = np.convolve(rng.standard_normal(len(t)), np.ones(8) / 8, mode="same") * 0.05
-    envelope = 0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.1, 0.5) * t)
-    return ((tones + noise) * envelope).astype(np.float32)
-
-
-def _subset(fixtures_dir, split: str, n_pairs: int) -> dict:
-    entries = json.loads((fixtures_dir / "fakesound_meta" / f"{split}.json").read_text())["audios"]
-    return {"audios": entries[: 2 * n_pairs]}  # the release lists each fake followed by its real
+from pipeline.manifest import read_manifest
 
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory, fixtures_dir):
-    """Metadata (5 easy pairs, 2 zeroshot pairs), the unpacked fakes, the sources, and the hidden reals."""
-    root = tmp_path_factory.mktemp("release")
-    meta = {"easy": _subset(fixtures_dir, "easy", 5), "zeroshot": _subset(fixtures_dir, "zeroshot", 2)}
-    rates = {"easy": 32000, "zeroshot": 16000}
-    hidden, originals = {}, {}
-    for split, data in meta.items():
-        (root / "meta").mkdir(exist_ok=True)
-        (root / "meta" / f"{split}.json").write_text(json.dumps(data, indent=4))
-        for i, entry in enumerate(data["audios"]):
-            if entry["label"] == 0:
-                continue
-            source_id = entry["audio_id"][: -len(entry["onset_offset"]) - 1]
-            original = originals.setdefault(source_id, _original(len(originals)))
-            real = quantize_pcm16(resample(original, ORIGINAL_RATE, rates[split]))
-            hidden[split, source_id] = real
-            start, stop = segment_to_samples(tuple(map(float, entry["onset_offset"].split("_"))), rates[split])
-            fake = real.copy()
-            fake[start:stop] = quantize_pcm16(np.random.default_rng(100 + i).uniform(-0.2, 0.2, stop - start))
-            write_audio(root / "unpacked" / entry["filepath"], fake, rates[split])
-    easy_sources = [e["audio_id"] for e in meta["easy"]["audios"] if e["label"] == 0]
-    shifted, wrong, missing, no_fake = easy_sources[1:5]
-    (root / "unpacked" / next(e["filepath"] for e in meta["easy"]["audios"]
-                              if e["label"] == 1 and e["audio_id"].startswith(no_fake))).unlink()
-    records = []
-    for n, (source_id, original) in enumerate(sorted(originals.items())):
-        if source_id == missing:
-            continue
-        audio = original
-        if source_id == shifted:  # this mirror's clip starts 0.3 s earlier than FakeSound's
-            audio = np.concatenate([_original(99, 0.3), original])
-        if source_id == wrong:  # this mirror holds another clip under the same id
-            audio = _original(77)
-        path = write_audio(root / "sources" / "audio" / f"{source_id}_{n}.flac",
-                           resample(audio, ORIGINAL_RATE, 32000), 32000)
-        records.append(source_record(path, f"{source_id}_{n}", f"caption of {source_id}", root / "sources",
-                                     {"youtube_id": source_id, "start_time": str(n)}))
-    write_manifest(root / "sources" / "manifest.jsonl", records)
-    cases = {"shifted": shifted, "wrong": wrong, "missing": missing, "no_fake": no_fake}
-    return root, hidden, cases, easy_sources
+    return make_release(tmp_path_factory.mktemp("release"), fixtures_dir)
 
 
 def _request(root, out, **kw):
@@ -151,14 +94,14 @@ def test_a_tighter_shift_window_rejects_the_offset_clip(release, tmp_path):
 
 def test_alignment_refines_to_a_fraction_of_a_sample():
     rate = 32000
-    source = resample(_original(3, 2.0), ORIGINAL_RATE, rate).astype(np.float64)
-    fake = resample(_original(3, 2.0)[12:], ORIGINAL_RATE, rate).astype(np.float64)  # 12 / 48 kHz = 8 samples
-    half = resample(_original(3, 2.0)[6:], ORIGINAL_RATE, rate).astype(np.float64)  # 6 / 48 kHz = 4 samples
+    source = resample(original_clip(3, 2.0), ORIGINAL_RATE, rate).astype(np.float64)
+    fake = resample(original_clip(3, 2.0)[12:], ORIGINAL_RATE, rate).astype(np.float64)  # 12 / 48 kHz = 8 samples
+    half = resample(original_clip(3, 2.0)[6:], ORIGINAL_RATE, rate).astype(np.float64)  # 6 / 48 kHz = 4 samples
     mask = np.ones(len(fake) - 2000)
     mask[:500] = 0
     whole = align(fake[: len(mask)], source, mask, 100)
     assert whole.shift_samples == pytest.approx(8, abs=0.01) and whole.matched_snr_db > 60
-    third = resample(_original(3, 2.0)[2:], ORIGINAL_RATE, rate).astype(np.float64)  # 2 / 48 kHz = 1 1/3 samples
+    third = resample(original_clip(3, 2.0)[2:], ORIGINAL_RATE, rate).astype(np.float64)  # 2 / 48 kHz = 1 1/3 samples
     frac = align(third[: len(mask)], source, mask, 100)
     assert frac.shift_samples == pytest.approx(4 / 3, abs=0.1) and frac.matched_snr_db > 35  # whole: 23 dB
     assert align(half[: len(mask)], source, mask, 100).shift_samples == pytest.approx(4, abs=0.01)
