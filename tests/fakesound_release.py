@@ -43,7 +43,7 @@ def make_release(root: Path, fixtures_dir: Path):
     rates = {"easy": 32000, "zeroshot": 16000}
     hidden, originals = {}, {}
     for split, data in meta.items():
-        (root / "meta").mkdir(exist_ok=True)
+        (root / "meta").mkdir(parents=True, exist_ok=True)
         (root / "meta" / f"{split}.json").write_text(json.dumps(data, indent=4))
         for i, entry in enumerate(data["audios"]):
             if entry["label"] == 0:
