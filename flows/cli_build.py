@@ -1,4 +1,4 @@
-"""``fakesound demo``, ``fakesound import-sources`` and ``fakesound build``."""
+"""``fakesound demo`` and ``fakesound build`` (``import-sources`` is in :mod:`flows.cli_sources`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from pathlib import Path
 from flows.build import build_demo, load_sources, run_build, source_donors, thread_executor
 from pipeline.corpus import format_summary
 from pipeline.errors import Rejection
-from pipeline.manifest import write_manifest
-from pipeline.sources import import_sources
 from regenerate.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
 
 
@@ -28,16 +26,6 @@ def _demo(args: argparse.Namespace) -> int:
     records, rejections = build_demo(args.out, args.clips, args.seed, args.kit,
                                      executor=thread_executor(args.workers, progress=not args.quiet))
     return _report(Path(args.out), records, rejections, started)
-
-
-def _import_sources(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    result = import_sources(args.audio, args.captions, out.parent)
-    write_manifest(out, result.records)
-    for rejection in result.rejected:
-        print(f"rejected: {rejection.item}: {rejection.reason}", file=sys.stderr)
-    print(f"{len(result.records)} sources written to {out}, {len(result.rejected)} rejected")
-    return 0
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -61,12 +49,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--workers", type=int, default=2)
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(handler=_demo)
-
-    imp = sub.add_parser("import-sources", help="audio folder + AudioCaps-style captions CSV -> source manifest")
-    imp.add_argument("--audio", required=True, help="folder of source audio")
-    imp.add_argument("--captions", required=True, help="CSV: audiocap_id,youtube_id,start_time,caption")
-    imp.add_argument("--out", required=True, help="source manifest (JSONL) to write")
-    imp.set_defaults(handler=_import_sources)
 
     build = sub.add_parser("build", help="build a corpus from a source manifest")
     build.add_argument("--sources", required=True, help="source manifest (JSONL)")

@@ -40,7 +40,8 @@ def _benchmark(args: argparse.Namespace) -> int:
     from detector import run_benchmark
 
     results = run_benchmark(
-        args.checkpoint, args.manifest, args.out, threshold=args.threshold, n_boot=args.bootstrap, device=args.device
+        args.checkpoint, args.manifest, args.out, threshold=args.threshold, n_boot=args.bootstrap, device=args.device,
+        audio_root=args.audio_root,
     )
     print((__import__("pathlib").Path(args.out) / "results.md").read_text())
     for error in results["errors"]:
@@ -82,6 +83,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="folder for results.md, results.json and figures")
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95 %% CIs")
+    p.add_argument("--audio-root", default=None, metavar="DIR",
+                   help="resolve the manifests' audio paths (a published JSON's filepath) under DIR")
     p.add_argument("--device", default="auto")
     p.set_defaults(handler=_benchmark)
 
