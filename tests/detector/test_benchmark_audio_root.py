@@ -32,3 +32,19 @@ def test_published_filepaths_resolve_under_the_audio_root(tiny_ckpt, tiny_corpus
     found = run_benchmark([tiny_ckpt], [meta], tmp_path / "b1", n_boot=0, progress=False,
                           audio_root=tmp_path / "unpacked")
     assert found["errors"] == [] and any(row["group"] == "all" for row in found["rows"])
+
+
+def test_benchmark_runs_on_restored_fakesound_reals(tiny_ckpt, tmp_path, fixtures_dir):
+    from fakesound_release import make_release
+
+    from pipeline.fakesound_reals import RestoreRealsRequest, restore_reals
+
+    root = make_release(tmp_path / "release", fixtures_dir)[0]
+    out = tmp_path / "paired"
+    restore_reals(RestoreRealsRequest((str(root / "meta" / "easy.json"), str(root / "meta" / "zeroshot.json")),
+                                      str(root / "unpacked"), str(root / "sources" / "manifest.jsonl"), str(out)))
+    results = run_benchmark([tiny_ckpt], [out / "easy.json", out / "zeroshot.json"], tmp_path / "bench", n_boot=0,
+                            progress=False)
+    assert results["errors"] == []
+    counts = {(r["split"], r["group"]): (r["metrics"]["n_fake"], r["metrics"]["n_real"]) for r in results["rows"]}
+    assert counts["easy", "all"] == (2, 2) and counts["zeroshot", "all"] == (2, 2)
