@@ -53,8 +53,11 @@ def import_sources(
     workers: int = _IMPORT["workers"],
 ) -> dict[str, Any]:
     """Import a Hub id, local dataset folder or parquet files as source clips into ``out`` (resumable)."""
-    request = HFSourceRequest(dataset, out, config, split, revision, audio_column, caption_column, id_column, preset,
-                              limit, streaming, sample_rate, workers)
+    request = HFSourceRequest(
+        dataset=dataset, out=out, config=config, split=split, revision=revision, audio_column=audio_column,
+        caption_column=caption_column, id_column=id_column, preset=preset, limit=limit, streaming=streaming,
+        sample_rate=sample_rate, workers=workers,
+    )
     return import_task(request)
 
 
@@ -70,7 +73,8 @@ def restore_fakesound_reals(
 ) -> dict[str, Any]:
     """Rebuild FakeSound's reals from the sources; fakes without a matching real are logged and listed."""
     check = RealsCheck(max_shift_s=max_shift_s, min_snr_db=min_snr_db)
-    records, rejections = restore_reals(RestoreRealsRequest(tuple(metadata), fakes_root, sources, out, check, workers))
+    records, rejections = restore_reals(RestoreRealsRequest(
+        metadata=tuple(metadata), fakes_root=fakes_root, sources=sources, out=out, check=check, workers=workers))
     for rejection in rejections:
         get_run_logger().warning("rejected %s: %s", rejection.item, rejection.reason)
     splits = sorted({r.split for r in records})

@@ -109,6 +109,12 @@ def _shifted(source: np.ndarray, shift: float, n: int) -> np.ndarray:
     return out[:n]
 
 
+def _padding(shift: float, n: int, available: int) -> int:
+    """Samples of ``source[shift : shift + n]`` that fall outside the source (written as silence)."""
+    start = math.floor(shift)
+    return max(0, -start) + max(0, start + n - available)
+
+
 def measure(fake: np.ndarray, real: np.ndarray, mask: np.ndarray, shift: float) -> Agreement:
     """Agreement of ``real`` with ``fake`` where ``mask`` is 1."""
     f, r = fake * mask, real * mask
@@ -177,7 +183,7 @@ def _write_like(path: Path, audio: np.ndarray, info: Any) -> Path:
     return path
 
 
-def _fake_record(entry: ClipRecord, fake_path: str, out: Path, split: str) -> ClipRecord:
+def _fake_record(entry: ClipRecord, fake_path: str, out: Path, split: str, caption: str) -> ClipRecord:
     target = out / "audio" / split / Path(fake_path).name
     if not target.is_file() or sha256_file(target) != sha256_file(fake_path):
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -188,7 +194,7 @@ def _fake_record(entry: ClipRecord, fake_path: str, out: Path, split: str) -> Cl
             except OSError:
                 shutil.copyfile(fake_path, tmp)
     info = sf.info(str(target))
-    return replace(entry, audio_path=str(target.relative_to(out)), sample_rate=int(info.samplerate),
+    return replace(entry, audio_path=str(target.relative_to(out)), caption=caption, sample_rate=int(info.samplerate),
                    num_samples=int(info.frames), duration=info.frames / info.samplerate, sha256=sha256_file(target),
                    extra={**entry.extra, "release_filepath": entry.audio_path})
 
@@ -236,9 +242,10 @@ def _restore(job: _PairJob, out: Path, check: RealsCheck) -> tuple[list[ClipReco
         job.real, audio_path=str(path.relative_to(out)), caption=source.caption, sample_rate=int(info.samplerate),
         num_samples=int(info.frames), duration=info.frames / info.samplerate, sha256=sha256_file(path),
         extra={"release_filepath": job.real.audio_path, "source": source.id, "shift_s": agreement.shift_samples / rate,
+               "padded_s": _padding(agreement.shift_samples, n, len(audio)) / rate,
                "checks": {f[0].id: asdict(a) for f, a in zip(fakes, agreements, strict=True)}},
     )
-    records = [record] + [_fake_record(entry, fpath, out, job.split) for entry, _, _, fpath in kept]
+    records = [record] + [_fake_record(entry, fpath, out, job.split, source.caption) for entry, _, _, fpath in kept]
     corpus.save_job(out, job.key, records, rejection)
     return records, rejection
 

@@ -46,6 +46,7 @@ def test_restored_reals_match_their_fakes_and_mismatches_are_reported(release, t
     assert (real_info.samplerate, real_info.frames, real_info.subtype, real_info.format) == (
         fake_info.samplerate, fake_info.frames, fake_info.subtype, fake_info.format)
     assert exact.extra["shift_s"] == 0 and exact.extra["checks"][fake.id]["snr_db"] == float("inf")
+    assert exact.extra["padded_s"] == 0 and fake.caption == exact.caption == f"caption of {exact.id}"
 
     moved = reals["easy", cases["shifted"]]
     assert moved.extra["shift_s"] == pytest.approx(0.3)
@@ -115,3 +116,10 @@ def test_release_paths_resolve_from_any_unpack_level(tmp_path):
     for root in (tmp_path, tmp_path / "FakeSound", tmp_path / "FakeSound" / "deepfake_data"):
         assert resolve_release_path(filepath, root) == target
     assert resolve_release_path(filepath, tmp_path / "elsewhere") == tmp_path / "elsewhere" / filepath
+
+
+def test_a_fake_with_too_little_audio_outside_its_region_is_not_checked_or_kept(release, tmp_path):
+    root = release[0]
+    records, rejections = restore_reals(_request(root, tmp_path / "p", check=RealsCheck(min_outside_s=9.5)))
+    assert not [r for r in records if r.split == "easy"]
+    assert any("s outside the fake region (need 9.5 s" in r.reason for r in rejections)
