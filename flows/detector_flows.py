@@ -32,10 +32,12 @@ def train_task(corpus: str, out: str, model: str, frontend: str, epochs: int, se
 
 
 @task(name="benchmark-detector-checkpoints")
-def benchmark_task(checkpoints: list[str], manifests: list[str], out: str, threshold: float, n_boot: int) -> dict:
+def benchmark_task(checkpoints: list[str], manifests: list[str], out: str, threshold: float, n_boot: int,
+                   audio_root: str | None = None) -> dict:
     from detector.benchmark import json_safe, run_benchmark
 
-    return json_safe(run_benchmark(checkpoints, manifests, out, threshold=threshold, n_boot=n_boot))
+    return json_safe(run_benchmark(checkpoints, manifests, out, threshold=threshold, n_boot=n_boot,
+                                   audio_root=audio_root))
 
 
 @flow(name="train-detector")
@@ -56,9 +58,10 @@ def train_detector(corpus: str, out: str, model: str = "mrtcn", frontend: str = 
 
 @flow(name="benchmark-detector")
 def benchmark_detector(checkpoints: list[str], manifests: list[str], out: str, threshold: float = 0.5,
-                       n_boot: int = 1000) -> dict[str, Any]:
-    """Evaluate checkpoints on test manifests; publishes results.md, the table and the figures as artifacts."""
-    results = _run(benchmark_task, checkpoints, manifests, out, threshold, n_boot)
+                       n_boot: int = 1000, audio_root: str | None = None) -> dict[str, Any]:
+    """Evaluate checkpoints on test manifests (``audio_root``: where a published release's audio was unpacked);
+    publishes results.md, the table and the figures as artifacts."""
+    results = _run(benchmark_task, checkpoints, manifests, out, threshold, n_boot, audio_root)
     if _in_flow():
         from prefect.artifacts import create_image_artifact, create_markdown_artifact, create_table_artifact
 
