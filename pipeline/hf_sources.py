@@ -10,9 +10,10 @@ bytes, the output rate and its file name; a finished job is recorded under ``<ou
 FLAC, so a rerun (after a crash or with a larger ``limit``) decodes only what is new. Rows that cannot
 be used go to ``<out>/rejected.jsonl`` with their reason and the import carries on.
 
-Column presets (checked against the dataset cards, see :data:`PRESETS`): ``audiocaps`` for the AudioCaps
-mirrors (id = ``<youtube_id>_<start_time>``) and ``clotho``; every role also falls back to common names,
-and ``audio_column`` / ``caption_column`` / ``id_column`` override.
+Column presets (:data:`PRESETS`): ``audiocaps`` for the AudioCaps mirrors (id = ``<youtube_id>_<start_time>``, as
+``jp1924/AudioCaps``'s card lists its columns) and ``clotho`` (Clotho's ``file_name``, ``caption_1..5``); since not
+every mirror documents its columns, each role falls back to common names, and ``audio_column`` /
+``caption_column`` / ``id_column`` override.
 """
 
 from __future__ import annotations
@@ -338,7 +339,6 @@ def import_hf_sources(
     for record in result.records:
         clip = clips[record.id]
         record.caption = clip.captions[0]
-        record.split = ""
         record.extra = {"captions": clip.captions, "hf_dataset": request.dataset, "hf_split": clip.split,
                         **clip.id_fields}
     result.records.sort(key=lambda r: r.id)

@@ -16,7 +16,7 @@ from fakesound_release import ORIGINAL_RATE, make_release, original_clip
 from pipeline.audio_io import resample
 from pipeline.fakesound_format import read_fakesound_json, resolve_release_path
 from pipeline.fakesound_reals import RealsCheck, RestoreRealsRequest, align, restore_reals
-from pipeline.manifest import read_manifest
+from pipeline.manifest import read_manifest, write_manifest
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +123,19 @@ def test_a_fake_with_too_little_audio_outside_its_region_is_not_checked_or_kept(
     records, rejections = restore_reals(_request(root, tmp_path / "p", check=RealsCheck(min_outside_s=9.5)))
     assert not [r for r in records if r.split == "easy"]
     assert any("s outside the fake region (need 9.5 s" in r.reason for r in rejections)
+
+
+def test_the_best_matching_of_several_sources_with_the_same_youtube_id_is_used(release, tmp_path):
+    root, _, cases, easy_sources = release
+    sources = [s.__class__(**{**s.to_dict(), "audio_path": str(s.resolve_audio(root / "sources"))})
+               for s in read_manifest(root / "sources" / "manifest.jsonl")]  # the manifest moves: absolute paths
+    right = next(s for s in sources if s.extra["youtube_id"] == easy_sources[0])
+    decoy = next(s for s in sources if s.extra["youtube_id"] == cases["wrong"])
+    decoy = decoy.__class__(**{**decoy.to_dict(), "id": "decoy", "extra": {"youtube_id": easy_sources[0]}})
+    manifest = tmp_path / "sources.jsonl"
+    write_manifest(manifest, [decoy, *sources])
+    request = RestoreRealsRequest((str(root / "meta" / "easy.json"),), str(root / "unpacked"), str(manifest),
+                                  str(tmp_path / "p"))
+    records, _ = restore_reals(request)
+    real = next(r for r in records if r.id == easy_sources[0])
+    assert real.extra["source"] == right.id
