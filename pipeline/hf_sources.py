@@ -202,10 +202,10 @@ def open_dataset(request: HFSourceRequest) -> dict[str, Any]:
         else:
             loaded = datasets.load_dataset(source, name=request.config, revision=request.revision, **kwargs)
     except (FileNotFoundError, ValueError, KeyError, OSError, ConnectionError) as err:
-        raise SourceDatasetError(
-            f"{source}: cannot open dataset ({_first_line(err)}); a Hub id needs the network or a cached copy "
-            "(HF_HUB_OFFLINE=1 reads the cache), else pass a local dataset folder or parquet files"
-        ) from err
+        local = path.exists() or source.endswith(".parquet") or source.startswith((".", "/", "~"))
+        hint = ("" if local else "; a Hub id needs the network or a cached copy (HF_HUB_OFFLINE=1 reads the cache), "
+                "else pass a local dataset folder or parquet files")
+        raise SourceDatasetError(f"{source}: cannot open dataset ({_first_line(err)}){hint}") from err
     if isinstance(loaded, datasets.DatasetDict | datasets.IterableDatasetDict):
         return dict(loaded.items())
     return {request.split or "train": loaded}

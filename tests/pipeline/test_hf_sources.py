@@ -209,3 +209,11 @@ def test_unreadable_rows_do_not_stop_the_import(tmp_path):
     assert sorted(r.reason for r in result.rejected) == ["empty id column(s) youtube_id",
                                                          "no audio bytes and audio path 'missing.wav' not found"]
     assert corpus.load_job(tmp_path / "out", "nonexistent") is None
+
+
+def test_a_missing_local_dataset_is_one_line_without_a_hub_hint(tmp_path):
+    with pytest.raises(SourceDatasetError) as err:
+        import_hf_sources(HFSourceRequest(str(tmp_path / "none.parquet"), str(tmp_path / "out")))
+    text = str(err.value)
+    assert text.startswith(f"{tmp_path / 'none.parquet'}: cannot open dataset") and "Hub" not in text
+    assert "\n" not in text
