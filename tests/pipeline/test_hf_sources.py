@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -132,9 +133,14 @@ def test_streaming_and_saved_folder_give_the_same_manifest(rows, parquet, tmp_pa
     ds = Dataset.from_list(rows[0]).cast_column("audio", Audio())
     DatasetDict({"train": ds}).save_to_disk(str(saved))
     from_folder = import_hf_sources(HFSourceRequest(str(saved), str(tmp_path / "c"), split="train"))
-    manifests = [(tmp_path / d / "manifest.jsonl").read_text() for d in "abc"]
+    repo = tmp_path / "repo"  # a cloned Hub repo: data files, split from the file name
+    (repo / "data").mkdir(parents=True)
+    shutil.copy(parquet, repo / "data" / "test-00000-of-00001.parquet")
+    import_hf_sources(HFSourceRequest(str(repo), str(tmp_path / "d"), split="test"))
+    manifests = [(tmp_path / d / "manifest.jsonl").read_text() for d in "abcd"]
     assert manifests[0] == manifests[1]
     assert manifests[2] == manifests[0].replace(str(parquet), str(saved))
+    assert manifests[3] == manifests[0].replace(str(parquet), str(repo)).replace('"train"', '"test"')
     assert [r.sha256 for r in streamed.records] == [r.sha256 for r in reference.records] == [
         r.sha256 for r in from_folder.records]
 
