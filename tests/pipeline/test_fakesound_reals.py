@@ -106,6 +106,8 @@ def test_alignment_refines_to_a_fraction_of_a_sample():
     frac = align(third[: len(mask)], source, mask, 100)
     assert frac.shift_samples == pytest.approx(4 / 3, abs=0.1) and frac.matched_snr_db > 35  # whole: 23 dB
     assert align(half[: len(mask)], source, mask, 100).shift_samples == pytest.approx(4, abs=0.01)
+    late = np.concatenate([np.zeros(30), source])  # the release starts 30 samples before this source
+    assert align(late[: len(mask)], source, mask, 100).shift_samples == -30
 
 
 def test_release_paths_resolve_from_any_unpack_level(tmp_path):
