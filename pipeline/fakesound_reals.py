@@ -36,7 +36,7 @@ from pipeline.errors import RejectedInput, Rejection
 from pipeline.fakesound_format import read_fakesound_json, resolve_release_path
 from pipeline.hashing import config_hash, sha256_file
 from pipeline.manifest import FAKE, REAL, ClipRecord, read_manifest
-from pipeline.timemath import Segment, seconds_to_samples, segment_to_samples
+from pipeline.timemath import Segment, samples_to_seconds, seconds_to_samples, segment_to_samples
 
 STAGE = "restore-reals"
 
@@ -200,10 +200,16 @@ def _fake_record(entry: ClipRecord, fake_path: str, out: Path, split: str, capti
                 os.link(fake_path, tmp)
             except OSError:
                 shutil.copyfile(fake_path, tmp)
-    info = sf.info(str(target))
-    return replace(entry, audio_path=str(target.relative_to(out)), caption=caption, sample_rate=int(info.samplerate),
-                   num_samples=int(info.frames), duration=info.frames / info.samplerate, sha256=sha256_file(target),
-                   extra={**entry.extra, "release_filepath": entry.audio_path})
+    return replace(entry, caption=caption, extra={**entry.extra, "release_filepath": entry.audio_path},
+                   **_file_fields(target, out))
+
+
+def _file_fields(path: Path, out: Path) -> dict[str, Any]:
+    """A written clip's path (relative to ``out``), rate, length and hash, from the file itself."""
+    info = sf.info(str(path))
+    return {"audio_path": str(path.relative_to(out)), "sample_rate": int(info.samplerate),
+            "num_samples": int(info.frames), "duration": samples_to_seconds(int(info.frames), int(info.samplerate)),
+            "sha256": sha256_file(path)}
 
 
 def _restore(job: _PairJob, out: Path, check: RealsCheck) -> tuple[list[ClipRecord], Rejection | None]:
@@ -215,8 +221,9 @@ def _restore(job: _PairJob, out: Path, check: RealsCheck) -> tuple[list[ClipReco
     lead_entry, lead_audio, lead_info, _ = fakes[0]
     rate, n = int(lead_info.samplerate), len(lead_audio)
     masks = [_outside_mask(len(audio), entry.segments[0], rate, check.guard_s) for entry, audio, _, _ in fakes]
-    if masks[0].sum() < check.min_outside_s * rate:
-        rejection = Rejection(job.real.id, STAGE, f"{lead_entry.id}: only {masks[0].sum() / rate:.2f} s outside the "
+    if masks[0].sum() < seconds_to_samples(check.min_outside_s, rate):
+        outside_s = samples_to_seconds(int(masks[0].sum()), rate)
+        rejection = Rejection(job.real.id, STAGE, f"{lead_entry.id}: only {outside_s:.2f} s outside the "
                               f"fake region (need {check.min_outside_s} s to check a restored real)")
         corpus.save_job(out, job.key, [], rejection)
         return [], rejection
@@ -235,21 +242,20 @@ def _restore(job: _PairJob, out: Path, check: RealsCheck) -> tuple[list[ClipReco
               if a.matched_snr_db < check.min_snr_db]
     rejection = None
     if failed:
+        shift_s = samples_to_seconds(agreement.shift_samples, rate)
         rejection = Rejection(job.real.id, STAGE, (
             f"source {source.id} does not match fake(s) {', '.join(failed)} outside the fake region: best "
-            f"gain-matched SNR below {check.min_snr_db} dB at shift {agreement.shift_samples / rate:+.4f} s "
-            "(wrong clip or offset)"))
+            f"gain-matched SNR below {check.min_snr_db} dB at shift {shift_s:+.4f} s (wrong clip or offset)"))
     if not kept:
         corpus.save_job(out, job.key, [], rejection)  # a verdict, not a failure: a rerun need not redo it
         return [], rejection
     suffix = Path(lead_entry.audio_path).suffix or ".wav"
     path = _write_like(out / "audio" / job.split / f"{job.real.id}{suffix}", real, lead_info)
-    info = sf.info(str(path))
     record = replace(
-        job.real, audio_path=str(path.relative_to(out)), caption=source.caption, sample_rate=int(info.samplerate),
-        num_samples=int(info.frames), duration=info.frames / info.samplerate, sha256=sha256_file(path),
-        extra={"release_filepath": job.real.audio_path, "source": source.id, "shift_s": agreement.shift_samples / rate,
-               "padded_s": _padding(agreement.shift_samples, n, len(audio)) / rate,
+        job.real, caption=source.caption, **_file_fields(path, out),
+        extra={"release_filepath": job.real.audio_path, "source": source.id,
+               "shift_s": samples_to_seconds(agreement.shift_samples, rate),
+               "padded_s": samples_to_seconds(_padding(agreement.shift_samples, n, len(audio)), rate),
                "checks": {f[0].id: asdict(a) for f, a in zip(fakes, agreements, strict=True)}},
     )
     records = [record] + [_fake_record(entry, fpath, out, job.split, source.caption) for entry, _, _, fpath in kept]
