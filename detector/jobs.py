@@ -20,4 +20,5 @@ def benchmark_job(request: BenchmarkRequest) -> dict[str, Any]:
     import detector
 
     return detector.run_benchmark(request.checkpoints, request.manifests, request.out, threshold=request.threshold,
-                                  n_boot=request.n_boot, device=request.device)
+                                  n_boot=request.n_boot, device=request.device,
+                                  audio_root=request.audio_root)

@@ -14,6 +14,7 @@ from prefect.types.entrypoint import EntrypointType
 from flows.build_flow import build_fakesound
 from flows.detector_flows import benchmark_detector, train_detector
 from flows.hub import push_to_hub
+from flows.sources_flow import import_sources, restore_fakesound_reals
 from regenerate.recipes import DEFAULT_RECIPE
 
 TAGS = ["fakesound"]
@@ -51,6 +52,12 @@ SPECS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec(push_to_hub, "default",
                    "Publish a corpus to the Hugging Face Hub (one commit); dry_run=OUT writes the repo folder",
                    {"corpus": "demo_corpus", "private": True, "dry_run": None}),
+    DeploymentSpec(import_sources, "default",
+                   "Source clips from a datasets dataset: --param dataset=jp1924/AudioCaps --param out=... "
+                   "[--param split=test --param limit=N --param streaming=true]"),
+    DeploymentSpec(restore_fakesound_reals, "default",
+                   "FakeSound's reals from AudioCaps sources: --param metadata=[...] --param fakes_root=... "
+                   "--param sources=... --param out=..."),
 )
 
 

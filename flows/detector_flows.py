@@ -67,10 +67,11 @@ def train_detector(corpus: str, out: str, model: str = T.model, frontend: str = 
 
 @flow(name="benchmark-detector")
 def benchmark_detector(checkpoints: list[str], manifests: list[str], out: str, threshold: float = B.threshold,
-                       n_boot: int = B.n_boot, device: str = B.device) -> dict[str, Any]:
+                       n_boot: int = B.n_boot, device: str = B.device,
+                       audio_root: str | None = B.audio_root) -> dict[str, Any]:
     """Evaluate checkpoints on test manifests; publishes results.md, the table and the figures as artifacts."""
     request = BenchmarkRequest(checkpoints=checkpoints, manifests=manifests, out=out, threshold=threshold,
-                               n_boot=n_boot, device=device)
+                               n_boot=n_boot, device=device, audio_root=audio_root)
     results = _run(benchmark_task, request)
     if _in_flow():
         from prefect.artifacts import create_image_artifact, create_markdown_artifact, create_table_artifact

@@ -11,7 +11,8 @@ from flows.cli import build_parser
 from flows.deployments import SPECS, deployment_specs
 
 EXPECTED = ["build-fakesound/default", "build-fakesound/demo", "train-detector/default",
-            "benchmark-detector/default", "push-to-hub/default"]
+            "benchmark-detector/default", "push-to-hub/default", "import-sources/default",
+            "restore-fakesound-reals/default"]
 
 
 def test_all_documented_deployments_exist():
