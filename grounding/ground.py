@@ -1,0 +1,126 @@
+"""Grounding a source manifest: every clip's caption phrases located in its audio, written as one JSON file.
+
+Backends: ``"tag"`` runs the text-to-audio grounding model (:mod:`grounding.tag_grounder`) on the phrases
+of each caption (:func:`grounding.phrases.extract_phrases`); ``"energy"`` writes the energy fallback's
+regions (:func:`grounding.energy.energy_regions`) with no phrase, so that the fallback can be scored
+the same way. The model is loaded before the first clip, so a missing checkpoint fails at once, in one
+line. A clip that cannot be read, or whose caption yields no phrase, is rejected with its reason and
+the rest carry on; the results file is written atomically at the end (phrase-level format, read back
+by :func:`grounding.load_grounding`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from grounding.energy import energy_regions
+from grounding.frames import SegmentRule
+from grounding.phrases import extract_phrases
+from grounding.results import NO_PHRASE, GroundingResult, write_grounding
+from pipeline.atomic import atomic_write_text
+from pipeline.audio_io import read_audio
+from pipeline.errors import RejectedInput, Rejection
+from pipeline.manifest import ClipRecord, read_manifest
+
+BACKENDS = ("tag", "energy")
+#: The recommended checkpoint (AudioCaps v2, LAION-CLAP text tower); also a local folder in its layout.
+DEFAULT_TAG_MODEL = "wsntxxn/cnn8rnn-laionclap-audiocapsv2-grounding"
+STAGE = "ground"
+
+
+@dataclass(frozen=True)
+class GroundConfig:
+    """Settings of a grounding run; every default lives here."""
+
+    backend: str = "tag"
+    model: str = DEFAULT_TAG_MODEL
+    threshold: float = 0.5
+    median_window: int = 1
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"grounding backend must be one of {BACKENDS}, got {self.backend!r}")
+        SegmentRule(threshold=self.threshold, median_window=self.median_window)  # raises on bad values
+
+    @property
+    def rule(self) -> SegmentRule:
+        return SegmentRule(threshold=self.threshold, median_window=self.median_window)
+
+
+@dataclass
+class GroundOutcome:
+    """What a grounding run did."""
+
+    results_path: Path
+    clips: int = 0
+    audio_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+def _clip_phrases(record: ClipRecord) -> list[str]:
+    captions = record.extra.get("captions") or [record.caption]
+    phrases = [p for caption in captions if caption for p in extract_phrases(caption)]
+    phrases = list(dict.fromkeys(phrases))
+    if not phrases:
+        raise RejectedInput(record.id, "caption yields no phrase to ground")
+    return phrases
+
+
+def _tag_backend(config: GroundConfig) -> Callable[[ClipRecord, Any, int], list[GroundingResult]]:
+    from grounding.tag_grounder import TagGrounder
+
+    grounder = TagGrounder.from_pretrained(config.model, device=config.device)
+    rule = config.rule
+
+    def run(record: ClipRecord, audio, sample_rate: int) -> list[GroundingResult]:
+        return grounder.ground(record.id, audio, sample_rate, _clip_phrases(record), rule)
+
+    return run
+
+
+def _energy_backend(record: ClipRecord, audio, sample_rate: int) -> list[GroundingResult]:
+    return [GroundingResult(record.id, NO_PHRASE, energy_regions(audio, sample_rate))]
+
+
+def ground_sources(
+    sources_manifest: str | Path,
+    out_json: str | Path,
+    config: GroundConfig | None = None,
+    *,
+    on_clip: Callable[[str], None] | None = None,
+    **settings: Any,
+) -> GroundOutcome:
+    """Ground every clip of ``sources_manifest`` into ``out_json``; ``settings`` override ``config`` fields.
+
+    Rejections are returned and, when there are any, written to ``<out_json stem>.rejected.jsonl``.
+    """
+    config = replace(config or GroundConfig(), **settings)
+    manifest, out = Path(sources_manifest), Path(out_json)
+    records = read_manifest(manifest)
+    run = _tag_backend(config) if config.backend == "tag" else _energy_backend
+    outcome = GroundOutcome(results_path=out)
+    results: dict[str, list[GroundingResult]] = {}
+    started = time.perf_counter()
+    for record in records:
+        try:
+            audio, sample_rate = read_audio(record.resolve_audio(manifest.parent))
+            results[record.id] = run(record, audio, sample_rate)
+        except RejectedInput as err:
+            outcome.rejected.append(Rejection(item=err.item, stage=STAGE, reason=err.reason))
+        else:
+            outcome.clips += 1
+            outcome.audio_seconds += len(audio) / sample_rate
+        if on_clip:
+            on_clip(record.id)
+    write_grounding(out, results)
+    if outcome.rejected:
+        text = "".join(r.to_json() + "\n" for r in outcome.rejected)
+        atomic_write_text(out.with_name(out.stem + ".rejected.jsonl"), text)
+    outcome.wall_seconds = time.perf_counter() - started
+    return outcome
