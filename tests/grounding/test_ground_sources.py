@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from tiny_models import tag_checkpoint
 
 from grounding import RegionPolicy, load_grounding, select_region
 from grounding.ground import GroundConfig, ground_sources
@@ -13,7 +14,6 @@ from grounding.phrases import extract_phrases
 from grounding.tag_grounder import TagGrounder
 from pipeline.audio_io import read_audio
 from pipeline.manifest import read_manifest, write_manifest
-from tiny_models import tag_checkpoint
 
 
 @pytest.fixture(scope="module")
