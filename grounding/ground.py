@@ -72,7 +72,19 @@ def _clip_phrases(record: ClipRecord) -> list[str]:
     return phrases
 
 
-def _tag_backend(config: GroundConfig) -> Callable[[ClipRecord, Any, int], list[GroundingResult]]:
+ClipGrounder = Callable[[ClipRecord, Any, int], list[GroundingResult]]
+
+
+def clip_grounder(config: GroundConfig) -> ClipGrounder:
+    """A function ``(record, audio, sample_rate) -> results`` for one clip; the model (if any) loads now.
+
+    This is what a build calls to ground on the fly when it has no results file; it raises
+    :class:`pipeline.errors.RejectedInput` for a clip that cannot be grounded.
+    """
+    return _tag_backend(config) if config.backend == "tag" else _energy_backend
+
+
+def _tag_backend(config: GroundConfig) -> ClipGrounder:
     from grounding.tag_grounder import TagGrounder
 
     grounder = TagGrounder.from_pretrained(config.model, device=config.device)
@@ -103,7 +115,7 @@ def ground_sources(
     config = replace(config or GroundConfig(), **settings)
     manifest, out = Path(sources_manifest), Path(out_json)
     records = read_manifest(manifest)
-    run = _tag_backend(config) if config.backend == "tag" else _energy_backend
+    run = clip_grounder(config)
     outcome = GroundOutcome(results_path=out)
     results: dict[str, list[GroundingResult]] = {}
     started = time.perf_counter()

@@ -89,3 +89,12 @@ def test_settings_are_checked():
         GroundConfig(median_window=2)
     with pytest.raises(TypeError):
         ground_sources("x.jsonl", "y.json", thresold=0.3)
+
+
+def test_importing_the_stage_loads_no_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, grounding; print('torch' in sys.modules or 'transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
