@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from flows import cli_build, cli_detector, cli_hub, cli_serve
+from flows import cli_build, cli_detector, cli_ground, cli_hub, cli_serve
 
-COMMAND_MODULES = (cli_build, cli_detector, cli_serve, cli_hub)
+COMMAND_MODULES = (cli_build, cli_ground, cli_detector, cli_serve, cli_hub)
 
 
 def build_parser() -> argparse.ArgumentParser:
