@@ -27,10 +27,6 @@ from torch import nn
 #: Floor of the power before the logarithm (torchaudio ``AmplitudeToDB`` ``amin``).
 POWER_FLOOR = 1e-10
 
-_SLANEY_HZ_PER_MEL = 200.0 / 3.0
-_SLANEY_BREAK_HZ = 1000.0
-_SLANEY_LOG_STEP = np.log(6.4) / 27.0
-
 
 @dataclass(frozen=True)
 class LogMelConfig:
@@ -50,32 +46,23 @@ class LogMelConfig:
             raise ValueError("n_fft, hop_length and n_mels must be positive")
 
 
-def hz_to_slaney_mel(hz: np.ndarray) -> np.ndarray:
-    hz = np.asarray(hz, dtype=np.float64)
-    linear = hz / _SLANEY_HZ_PER_MEL
-    break_mel = _SLANEY_BREAK_HZ / _SLANEY_HZ_PER_MEL
-    logarithmic = break_mel + np.log(np.maximum(hz, 1e-300) / _SLANEY_BREAK_HZ) / _SLANEY_LOG_STEP
-    return np.where(hz >= _SLANEY_BREAK_HZ, logarithmic, linear)
-
-
-def slaney_mel_to_hz(mel: np.ndarray) -> np.ndarray:
-    mel = np.asarray(mel, dtype=np.float64)
-    break_mel = _SLANEY_BREAK_HZ / _SLANEY_HZ_PER_MEL
-    linear = mel * _SLANEY_HZ_PER_MEL
-    logarithmic = _SLANEY_BREAK_HZ * np.exp(_SLANEY_LOG_STEP * (mel - break_mel))
-    return np.where(mel >= break_mel, logarithmic, linear)
-
-
 def slaney_filterbank(config: LogMelConfig) -> np.ndarray:
-    """(n_fft // 2 + 1, n_mels) float64 filterbank, laid out as torchaudio's ``mel_scale.fb`` buffer."""
-    freqs = np.linspace(0.0, config.sample_rate // 2, config.n_fft // 2 + 1)
-    mels = np.linspace(hz_to_slaney_mel(config.f_min), hz_to_slaney_mel(config.f_max), config.n_mels + 2)
-    edges = slaney_mel_to_hz(mels)
-    lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
-    rising = (freqs[:, None] - lower) / (centre - lower)
-    falling = (upper - freqs[:, None]) / (upper - centre)
-    triangles = np.maximum(0.0, np.minimum(rising, falling))
-    return triangles * (2.0 / (upper - lower))
+    """(n_fft // 2 + 1, n_mels) float64 filterbank, laid out as torchaudio's ``mel_scale.fb`` buffer.
+
+    transformers' ``mel_filter_bank`` follows torchaudio's ``melscale_fbanks`` (frequencies
+    ``linspace(0, sample_rate // 2, n_fft // 2 + 1)``); the tests check it against our own transcription.
+    """
+    from transformers.audio_utils import mel_filter_bank
+
+    return mel_filter_bank(
+        num_frequency_bins=config.n_fft // 2 + 1,
+        num_mel_filters=config.n_mels,
+        min_frequency=config.f_min,
+        max_frequency=config.f_max,
+        sampling_rate=config.sample_rate,
+        norm="slaney",
+        mel_scale="slaney",
+    )
 
 
 class LogMel(nn.Module):
