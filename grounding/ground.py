@@ -5,25 +5,28 @@ of each caption (:func:`grounding.phrases.extract_phrases`); ``"energy"`` writes
 regions (:func:`grounding.energy.energy_regions`) with no phrase, so that the fallback can be scored
 the same way. The model is loaded before the first clip, so a missing checkpoint fails at once, in one
 line. A clip that cannot be read, or whose caption yields no phrase, is rejected with its reason and
-the rest carry on; the results file is written atomically at the end (phrase-level format, read back
-by :func:`grounding.load_grounding`).
+the rest carry on. Finished clips are logged as they go, so an interrupted run resumes where it stopped;
+the results file is written atomically at the end (phrase-level format, read back by
+:func:`grounding.load_grounding`).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from grounding.energy import energy_regions
 from grounding.frames import SegmentRule
 from grounding.phrases import extract_phrases
-from grounding.results import NO_PHRASE, GroundingResult, write_grounding
+from grounding.results import NO_PHRASE, GroundingResult, dump_grounding, parse_phrase_results, write_grounding
 from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import read_audio
 from pipeline.errors import RejectedInput, Rejection
+from pipeline.hashing import config_hash
 from pipeline.manifest import ClipRecord, read_manifest
 
 BACKENDS = ("tag", "energy")
@@ -61,6 +64,7 @@ class GroundOutcome:
     audio_seconds: float = 0.0
     wall_seconds: float = 0.0
     rejected: list[Rejection] = field(default_factory=list)
+    reused: int = 0  # clips taken from an interrupted run's partial file
 
 
 def _clip_phrases(record: ClipRecord) -> list[str]:
@@ -100,6 +104,25 @@ def _energy_backend(record: ClipRecord, audio, sample_rate: int) -> list[Groundi
     return [GroundingResult(record.id, NO_PHRASE, energy_regions(audio, sample_rate))]
 
 
+def _clip_key(record: ClipRecord, config: GroundConfig) -> str:
+    """What a clip's results depend on: its audio bytes, captions and the grounding settings (not the device)."""
+    settings = {k: v for k, v in asdict(config).items() if k != "device"}
+    return config_hash([record.id, record.sha256, record.caption, record.extra.get("captions"), settings])
+
+
+def _read_partial(path: Path) -> dict[str, dict[str, Any]]:
+    """Finished clips of an interrupted run, by key; a torn last line (killed mid-write) is ignored."""
+    done: dict[str, dict[str, Any]] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+                done[entry["key"]] = entry
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    return done
+
+
 def ground_sources(
     sources_manifest: str | Path,
     out_json: str | Path,
@@ -110,29 +133,54 @@ def ground_sources(
 ) -> GroundOutcome:
     """Ground every clip of ``sources_manifest`` into ``out_json``; ``settings`` override ``config`` fields.
 
-    Rejections are returned and, when there are any, written to ``<out_json stem>.rejected.jsonl``.
+    Resumable: each finished clip is appended to ``<out_json>.partial.jsonl``; a rerun with the same
+    settings reuses the clips found there (keyed on audio hash, captions and settings) and grounds the
+    rest; the partial file is removed once ``out_json`` is written. ``on_clip`` is called after each clip
+    grounded in this run. Rejections are returned and, when there are any, written to
+    ``<out_json stem>.rejected.jsonl``.
     """
     config = replace(config or GroundConfig(), **settings)
     manifest, out = Path(sources_manifest), Path(out_json)
     records = read_manifest(manifest)
     run = clip_grounder(config)
+    partial = out.with_name(out.name + ".partial.jsonl")
+    done = _read_partial(partial)
     outcome = GroundOutcome(results_path=out)
     results: dict[str, list[GroundingResult]] = {}
     started = time.perf_counter()
-    for record in records:
-        try:
-            audio, sample_rate = read_audio(record.resolve_audio(manifest.parent))
-            results[record.id] = run(record, audio, sample_rate)
-        except RejectedInput as err:
-            outcome.rejected.append(Rejection(item=err.item, stage=STAGE, reason=err.reason))
-        else:
-            outcome.clips += 1
-            outcome.audio_seconds += len(audio) / sample_rate
-        if on_clip:
-            on_clip(record.id)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(partial, "a", encoding="utf-8") as log:
+        if partial.stat().st_size and not partial.read_bytes().endswith(b"\n"):
+            log.write("\n")  # end a line torn by a kill, so the next entry starts clean
+        for record in records:
+            key = _clip_key(record, config)
+            entry = done.get(key)
+            if entry is None:
+                entry = {"key": key, "clip_id": record.id}
+                try:
+                    audio, sample_rate = read_audio(record.resolve_audio(manifest.parent))
+                    entry["results"] = dump_grounding({record.id: run(record, audio, sample_rate)})[record.id]
+                    entry["seconds"] = len(audio) / sample_rate
+                except RejectedInput as err:
+                    entry["rejected"] = {"item": err.item, "reason": err.reason}
+                log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                log.flush()
+                if on_clip:
+                    on_clip(record.id)
+            else:
+                outcome.reused += 1
+            if "rejected" in entry:
+                outcome.rejected.append(Rejection(stage=STAGE, **entry["rejected"]))
+            else:
+                results[record.id] = parse_phrase_results(record.id, entry["results"])
+                outcome.clips += 1
+                outcome.audio_seconds += entry["seconds"]
     write_grounding(out, results)
+    rejected_path = out.with_name(out.stem + ".rejected.jsonl")
     if outcome.rejected:
-        text = "".join(r.to_json() + "\n" for r in outcome.rejected)
-        atomic_write_text(out.with_name(out.stem + ".rejected.jsonl"), text)
+        atomic_write_text(rejected_path, "".join(r.to_json() + "\n" for r in outcome.rejected))
+    else:
+        rejected_path.unlink(missing_ok=True)
+    partial.unlink()
     outcome.wall_seconds = time.perf_counter() - started
     return outcome

@@ -98,3 +98,40 @@ def test_importing_the_stage_loads_no_torch():
     code = "import sys, grounding; print('torch' in sys.modules or 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _raise_interrupt(clip_id):
+    raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes_and_ends_byte_identical(demo_sources, tiny_folder, tmp_path):
+    manifest, _ = demo_sources
+    whole = tmp_path / "whole.json"
+    ground_sources(manifest, whole, model=str(tiny_folder), device="cpu")
+    out, partial = tmp_path / "cut.json", tmp_path / "cut.json.partial.jsonl"
+
+    def interrupted_run(**settings):
+        calls = []
+
+        def stop_at_third(clip_id):
+            calls.append(clip_id)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            ground_sources(manifest, out, model=str(tiny_folder), device="cpu", on_clip=stop_at_third, **settings)
+        assert not out.exists() and len(partial.read_text().splitlines()) == 3
+
+    interrupted_run()
+    other = ground_sources(manifest, out, model=str(tiny_folder), device="cpu", threshold=0.6)
+    assert other.reused == 0 and not partial.exists()  # other settings: nothing reused
+    out.unlink()
+    interrupted_run()
+    with open(partial, "a") as fh:
+        fh.write('{"key": "torn')  # a line cut by a kill
+    with pytest.raises(KeyboardInterrupt):  # the entry written after the torn line must stay readable
+        ground_sources(manifest, out, model=str(tiny_folder), device="cpu", on_clip=_raise_interrupt)
+    again = []
+    outcome = ground_sources(manifest, out, model=str(tiny_folder), device="cpu", on_clip=again.append)
+    assert outcome.reused == 4 and again == [] and outcome.clips == 4
+    assert out.read_bytes() == whole.read_bytes() and not partial.exists()
