@@ -137,8 +137,10 @@ def _gist(error: Exception) -> str:
     return first if len(first) <= 160 else first[:157] + "..."
 
 
-def resolve_folder(id_or_path: str | os.PathLike, what: str = "TAG model") -> Path:
-    """A local folder, or the cached/downloaded snapshot of a hub id (weights, config and tokenizer files only)."""
+def resolve_folder(
+    id_or_path: str | os.PathLike, what: str = "TAG model", patterns: tuple[str, ...] = (CONFIG_FILE, WEIGHTS_FILE)
+) -> Path:
+    """A local folder, or the cached/downloaded snapshot of a hub id (only ``patterns`` and tokenizer files)."""
     path = Path(id_or_path).expanduser()
     if path.is_dir():
         return path
@@ -147,7 +149,7 @@ def resolve_folder(id_or_path: str | os.PathLike, what: str = "TAG model") -> Pa
         raise TagModelUnavailableError(f"{what} {repo_id!r} is neither a folder nor a Hugging Face hub id (owner/name)")
     from huggingface_hub import snapshot_download
 
-    patterns = [CONFIG_FILE, WEIGHTS_FILE, *TOKENIZER_FILES]
+    patterns = [*patterns, *TOKENIZER_FILES]
     try:
         return Path(snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True))
     except Exception as cached_error:
@@ -171,7 +173,7 @@ def load_tokenizer(folder: Path, text_encoder_name: str, vocab_size: int):
     """The phrase tokenizer: the model folder's own files, else ``text_encoder_name``'s; its vocabulary checked."""
     from transformers import AutoTokenizer
 
-    source = folder if _has_tokenizer(folder) else resolve_folder(text_encoder_name, "TAG text tokenizer")
+    source = folder if _has_tokenizer(folder) else resolve_folder(text_encoder_name, "TAG text tokenizer", ())
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(source))
     except Exception as error:

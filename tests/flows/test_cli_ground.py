@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import huggingface_hub.constants
 import pytest
 from tiny_models import tag_checkpoint
 
@@ -43,7 +44,7 @@ def test_tag_with_a_local_checkpoint(demo, tmp_path):
 def test_offline_without_weights_is_one_error_line(demo, tmp_path, monkeypatch, capsys):
     manifest, _ = demo
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
     assert main(["ground", "--sources", str(manifest), "--out", str(tmp_path / "g.json")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "wsntxxn/cnn8rnn-laionclap-audiocapsv2-grounding" in err

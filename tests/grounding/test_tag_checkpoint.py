@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import huggingface_hub.constants
 import numpy as np
 import pytest
 import torch
@@ -125,8 +126,7 @@ def test_empty_tokenizer_is_refused(tiny_folder, tmp_path):
 
 def test_offline_missing_weights_fail_in_one_line_before_any_clip(tmp_path, monkeypatch, tiny_demo_sources):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty_cache"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty_cache" / "hub"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty_cache"))
     seen = []
     with pytest.raises(TagModelUnavailableError) as info:
         ground_sources(tiny_demo_sources, tmp_path / "out.json", on_clip=seen.append)
@@ -139,3 +139,32 @@ def test_offline_missing_weights_fail_in_one_line_before_any_clip(tmp_path, monk
 def test_not_a_folder_nor_hub_id():
     with pytest.raises(TagModelUnavailableError, match="neither a folder nor"):
         load_tag_checkpoint("/definitely/not/here")
+
+
+def _cache_repo(cache, repo_id: str, files: dict[str, bytes]) -> None:
+    """A repo in the Hugging Face cache layout (refs/main -> snapshots/<commit>/...), as a download leaves it."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    root = cache / f"models--{repo_id.replace('/', '--')}"
+    (root / "refs").mkdir(parents=True)
+    (root / "refs" / "main").write_text(commit)
+    for name, data in files.items():
+        path = root / "snapshots" / commit / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def test_hub_ids_load_offline_from_the_cache(tiny_folder, tmp_path, monkeypatch):
+    cache = tmp_path / "hub"
+    model_files = {n: (tiny_folder / n).read_bytes() for n in ("config.json", "model.safetensors")}
+    config = json.loads(model_files["config.json"])
+    assert config["text_encoder_name"] == "laion/clap-htsat-fused"
+    _cache_repo(cache, DEFAULT_TAG_MODEL, model_files)  # the published repo has no tokenizer files
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    with pytest.raises(TagModelUnavailableError) as info:  # the text tower's tokenizer is not cached yet
+        load_tag_checkpoint(DEFAULT_TAG_MODEL)
+    assert "'laion/clap-htsat-fused' is not in the Hugging Face cache" in str(info.value)
+    tokenizer_files = {p.name: p.read_bytes() for p in tiny_folder.iterdir() if p.name.startswith("tokenizer")}
+    _cache_repo(cache, "laion/clap-htsat-fused", tokenizer_files)
+    model, tokenizer = load_tag_checkpoint(DEFAULT_TAG_MODEL)
+    assert len(tokenizer) > 50 and model.config.channels == (4, 4, 8, 8)
