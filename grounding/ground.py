@@ -68,9 +68,8 @@ class GroundOutcome:
 
 
 def _clip_phrases(record: ClipRecord) -> list[str]:
-    captions = record.extra.get("captions") or [record.caption]
-    phrases = [p for caption in captions if caption for p in extract_phrases(caption)]
-    phrases = list(dict.fromkeys(phrases))
+    """Phrases of the record's caption -- the one the regenerator is prompted with, not the clip's other captions."""
+    phrases = extract_phrases(record.caption or "")
     if not phrases:
         raise RejectedInput(record.id, "caption yields no phrase to ground")
     return phrases
@@ -105,9 +104,9 @@ def _energy_backend(record: ClipRecord, audio, sample_rate: int) -> list[Groundi
 
 
 def _clip_key(record: ClipRecord, config: GroundConfig) -> str:
-    """What a clip's results depend on: its audio bytes, captions and the grounding settings (not the device)."""
+    """What a clip's results depend on: its audio bytes, caption and the grounding settings (not the device)."""
     settings = {k: v for k, v in asdict(config).items() if k != "device"}
-    return config_hash([record.id, record.sha256, record.caption, record.extra.get("captions"), settings])
+    return config_hash([record.id, record.sha256, record.caption, settings])
 
 
 def _read_partial(path: Path) -> dict[str, dict[str, Any]]:
@@ -134,7 +133,7 @@ def ground_sources(
     """Ground every clip of ``sources_manifest`` into ``out_json``; ``settings`` override ``config`` fields.
 
     Resumable: each finished clip is appended to ``<out_json>.partial.jsonl``; a rerun with the same
-    settings reuses the clips found there (keyed on audio hash, captions and settings) and grounds the
+    settings reuses the clips found there (keyed on audio hash, caption and settings) and grounds the
     rest; the partial file is removed once ``out_json`` is written. ``on_clip`` is called after each clip
     grounded in this run. Rejections are returned and, when there are any, written to
     ``<out_json stem>.rejected.jsonl``.
