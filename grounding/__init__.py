@@ -4,7 +4,7 @@ Light to import: the TAG model (torch, transformers) loads only when a ``"tag"``
 """
 
 from grounding.energy import energy_regions
-from grounding.evaluate import EvalConfig, evaluate_grounding, format_evaluation
+from grounding.evaluate import EvalConfig, evaluate_grounding, format_evaluation, reference_queries
 from grounding.ground import DEFAULT_TAG_MODEL, GroundConfig, GroundOutcome, clip_grounder, ground_sources
 from grounding.phrases import extract_phrases
 from grounding.region import RegionPolicy, clip_rng, select_region, shape_region
@@ -26,6 +26,7 @@ __all__ = [
     "format_evaluation",
     "ground_sources",
     "load_grounding",
+    "reference_queries",
     "select_region",
     "shape_region",
     "write_grounding",

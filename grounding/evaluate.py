@@ -82,6 +82,18 @@ def read_references(path: str | Path) -> tuple[dict[str, list[GroundingResult]],
     return load_grounding(path), {}
 
 
+def reference_queries(path: str | Path) -> dict[str, list[str]]:
+    """Clip id -> the references' phrases: what a TAG model must be asked to be scored per phrase.
+
+    Clips are keyed by the reference's id and by its aliases (AudioGrounding's ``audiocap_id``), so the
+    queries find a source manifest keyed either way.
+    """
+    references, aliases = read_references(path)
+    queries = {clip_id: [r.phrase for r in results if r.phrase] for clip_id, results in references.items()}
+    queries.update({alias: queries[clip_id] for alias, clip_id in aliases.items() if clip_id in queries})
+    return {clip_id: phrases for clip_id, phrases in queries.items() if phrases}
+
+
 def _union(results: list[GroundingResult]) -> list[Segment]:
     return merge_segments(s for r in results for s in r.segments)
 

@@ -67,8 +67,14 @@ class GroundOutcome:
     reused: int = 0  # clips taken from an interrupted run's partial file
 
 
-def _clip_phrases(record: ClipRecord) -> list[str]:
-    """Phrases of the record's caption -- the one the regenerator is prompted with, not the clip's other captions."""
+#: Phrases to ground per clip id, given instead of extracting them from the caption (e.g. a labels file's).
+PhraseQueries = dict[str, list[str]]
+
+
+def _clip_phrases(record: ClipRecord, queries: PhraseQueries | None) -> list[str]:
+    """The given queries for the clip, else the phrases of its caption (the regeneration prompt)."""
+    if queries and queries.get(record.id):
+        return list(dict.fromkeys(queries[record.id]))
     phrases = extract_phrases(record.caption or "")
     if not phrases:
         raise RejectedInput(record.id, "caption yields no phrase to ground")
@@ -78,23 +84,24 @@ def _clip_phrases(record: ClipRecord) -> list[str]:
 ClipGrounder = Callable[[ClipRecord, Any, int], list[GroundingResult]]
 
 
-def clip_grounder(config: GroundConfig) -> ClipGrounder:
+def clip_grounder(config: GroundConfig, queries: PhraseQueries | None = None) -> ClipGrounder:
     """A function ``(record, audio, sample_rate) -> results`` for one clip; the model (if any) loads now.
 
     This is what a build calls to ground on the fly when it has no results file; it raises
-    :class:`pipeline.errors.RejectedInput` for a clip that cannot be grounded.
+    :class:`pipeline.errors.RejectedInput` for a clip that cannot be grounded. ``queries``: phrases to
+    ground per clip id instead of the caption's (clips not in it use their caption).
     """
-    return _tag_backend(config) if config.backend == "tag" else _energy_backend
+    return _tag_backend(config, queries) if config.backend == "tag" else _energy_backend
 
 
-def _tag_backend(config: GroundConfig) -> ClipGrounder:
+def _tag_backend(config: GroundConfig, queries: PhraseQueries | None) -> ClipGrounder:
     from grounding.tag_grounder import TagGrounder
 
     grounder = TagGrounder.from_pretrained(config.model, device=config.device)
     rule = config.rule
 
     def run(record: ClipRecord, audio, sample_rate: int) -> list[GroundingResult]:
-        return grounder.ground(record.id, audio, sample_rate, _clip_phrases(record), rule)
+        return grounder.ground(record.id, audio, sample_rate, _clip_phrases(record, queries), rule)
 
     return run
 
@@ -103,10 +110,10 @@ def _energy_backend(record: ClipRecord, audio, sample_rate: int) -> list[Groundi
     return [GroundingResult(record.id, NO_PHRASE, energy_regions(audio, sample_rate))]
 
 
-def _clip_key(record: ClipRecord, config: GroundConfig) -> str:
-    """What a clip's results depend on: its audio bytes, caption and the grounding settings (not the device)."""
+def _clip_key(record: ClipRecord, config: GroundConfig, queries: PhraseQueries | None) -> str:
+    """What a clip's results depend on: audio bytes, caption or queries, grounding settings (not the device)."""
     settings = {k: v for k, v in asdict(config).items() if k != "device"}
-    return config_hash([record.id, record.sha256, record.caption, settings])
+    return config_hash([record.id, record.sha256, record.caption, (queries or {}).get(record.id), settings])
 
 
 def _read_partial(path: Path) -> dict[str, dict[str, Any]]:
@@ -128,6 +135,7 @@ def ground_sources(
     config: GroundConfig | None = None,
     *,
     on_clip: Callable[[str], None] | None = None,
+    queries: PhraseQueries | None = None,
     **settings: Any,
 ) -> GroundOutcome:
     """Ground every clip of ``sources_manifest`` into ``out_json``; ``settings`` override ``config`` fields.
@@ -135,13 +143,14 @@ def ground_sources(
     Resumable: each finished clip is appended to ``<out_json>.partial.jsonl``; a rerun with the same
     settings reuses the clips found there (keyed on audio hash, caption and settings) and grounds the
     rest; the partial file is removed once ``out_json`` is written. ``on_clip`` is called after each clip
-    grounded in this run. Rejections are returned and, when there are any, written to
-    ``<out_json stem>.rejected.jsonl``.
+    grounded in this run. ``queries`` (clip id -> phrases) replaces caption phrases, as when a TAG model is
+    scored on a labels file's own phrases (:func:`grounding.evaluate.reference_queries`). Rejections are
+    returned and, when there are any, written to ``<out_json stem>.rejected.jsonl``.
     """
     config = replace(config or GroundConfig(), **settings)
     manifest, out = Path(sources_manifest), Path(out_json)
     records = read_manifest(manifest)
-    run = clip_grounder(config)
+    run = clip_grounder(config, queries)
     partial = out.with_name(out.name + ".partial.jsonl")
     done = _read_partial(partial)
     outcome = GroundOutcome(results_path=out)
@@ -152,7 +161,7 @@ def ground_sources(
         if partial.stat().st_size and not partial.read_bytes().endswith(b"\n"):
             log.write("\n")  # end a line torn by a kill, so the next entry starts clean
         for record in records:
-            key = _clip_key(record, config)
+            key = _clip_key(record, config, queries)
             entry = done.get(key)
             if entry is None:
                 entry = {"key": key, "clip_id": record.id}

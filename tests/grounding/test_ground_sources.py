@@ -135,3 +135,13 @@ def test_interrupted_run_resumes_and_ends_byte_identical(demo_sources, tiny_fold
     outcome = ground_sources(manifest, out, model=str(tiny_folder), device="cpu", on_clip=again.append)
     assert outcome.reused == 4 and again == [] and outcome.clips == 4
     assert out.read_bytes() == whole.read_bytes() and not partial.exists()
+
+
+def test_queries_replace_caption_phrases(demo_sources, tiny_folder, tmp_path):
+    manifest, _ = demo_sources
+    records = read_manifest(manifest)
+    queries = {records[0].id: ["a dog barks", "a dog barks", "rain falls"]}
+    ground_sources(manifest, tmp_path / "q.json", model=str(tiny_folder), device="cpu", queries=queries)
+    results = load_grounding(tmp_path / "q.json")
+    assert [r.phrase for r in results[records[0].id]] == ["a dog barks", "rain falls"]
+    assert [r.phrase for r in results[records[1].id]] == extract_phrases(records[1].caption)

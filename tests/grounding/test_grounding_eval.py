@@ -109,3 +109,11 @@ def test_energy_fallback_on_demo_is_clip_view_only(demo_sources, tmp_path):
 def test_not_labels(tmp_path):
     with pytest.raises(ValueError, match="lacks 'audio_id'"):
         read_references(_write(tmp_path, "bad.json", [{"phrases": []}]))
+
+
+def test_reference_queries_answer_to_both_ids(tmp_path):
+    from grounding.evaluate import reference_queries
+
+    queries = reference_queries(_write(tmp_path, "labels.json", AUDIOGROUNDING))
+    assert queries["abc123"] == queries["101"] == ["a man speaks", "a dog barks"]
+    assert queries["xyz_9"] == ["rain falls"]
