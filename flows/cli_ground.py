@@ -16,7 +16,10 @@ def _ground(args: argparse.Namespace) -> int:
     if args.sources:
         settings = {k: v for k, v in (("backend", args.backend), ("model", args.model), ("threshold", args.threshold),
                                       ("median_window", args.median_window), ("device", args.device)) if v is not None}
-        outcome = grounding.ground_sources(args.sources, out, grounding.GroundConfig(**settings))
+        config = grounding.GroundConfig(**settings)
+        # scored runs ask the model for the labels' own phrases (the TAG protocol); clips without labels use captions
+        queries = grounding.reference_queries(args.eval) if args.eval and config.backend == "tag" else None
+        outcome = grounding.ground_sources(args.sources, out, config, queries=queries)
         for rejection in outcome.rejected:
             print(f"rejected: {rejection.item}: {rejection.reason}", file=sys.stderr)
         speed = outcome.audio_seconds / outcome.wall_seconds if outcome.wall_seconds else float("nan")
@@ -44,5 +47,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help=f"median filter length, odd, in 40 ms frames (default {defaults.median_window})")
     ground.add_argument("--device", default=None, help=f"auto, cpu, cuda, ... (default {defaults.device})")
     ground.add_argument("--eval", default=None, metavar="LABELS",
-                        help="score against AudioGrounding v2 labels or a known-events grounding JSON")
+                        help="score against AudioGrounding v2 labels or a known-events grounding JSON; with "
+                             "--sources and the TAG model, the labels' phrases are the ones grounded")
     ground.set_defaults(handler=_ground)

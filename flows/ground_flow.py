@@ -13,8 +13,10 @@ _DEFAULTS = grounding.GroundConfig()
 
 
 @task(name="ground-clips")
-def ground_task(sources: str, out: str, settings: dict[str, Any]) -> dict[str, Any]:
-    outcome = grounding.ground_sources(sources, out, grounding.GroundConfig(**settings))
+def ground_task(sources: str, out: str, settings: dict[str, Any], eval_labels: str | None) -> dict[str, Any]:
+    config = grounding.GroundConfig(**settings)
+    queries = grounding.reference_queries(eval_labels) if eval_labels and config.backend == "tag" else None
+    outcome = grounding.ground_sources(sources, out, config, queries=queries)
     return {"out": str(outcome.results_path), "clips": outcome.clips, "audio_seconds": outcome.audio_seconds,
             "wall_seconds": outcome.wall_seconds, "rejected": [r.__dict__ for r in outcome.rejected]}
 
@@ -30,10 +32,13 @@ def ground_sources_flow(
     device: str = _DEFAULTS.device,
     eval_labels: str | None = None,
 ) -> dict[str, Any]:
-    """Ground every clip of ``sources`` into ``out``; with ``eval_labels``, also score it (segment/event F1)."""
+    """Ground every clip of ``sources`` into ``out``; with ``eval_labels``, also score it (segment/event F1).
+
+    With ``eval_labels`` the TAG model grounds the labels' own phrases (clips without labels: their caption's).
+    """
     settings = {"backend": backend, "model": model, "threshold": threshold, "median_window": median_window,
                 "device": device}
-    result = ground_task(sources, out, settings)
+    result = ground_task(sources, out, settings, eval_labels)
     get_run_logger().info("%d clips grounded into %s, %d rejected", result["clips"], out, len(result["rejected"]))
     if eval_labels:
         report = grounding.evaluate_grounding(eval_labels, out)

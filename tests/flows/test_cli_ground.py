@@ -39,6 +39,14 @@ def test_tag_with_a_local_checkpoint(demo, tmp_path):
                  "--device", "cpu", "--threshold", "0.45", "--median-window", "3"]) == 0
     results = load_grounding(out)
     assert len(results) == 3 and all(r.phrase and r.score is not None for v in results.values() for r in v)
+    clip_id = sorted(results)[0]
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({clip_id: [{"phrase": "a bell rings", "segments": [[1.0, 2.0]]}]}))
+    scored = tmp_path / "scored.json"
+    assert main(["ground", "--sources", str(manifest), "--out", str(scored), "--model", str(folder),
+                 "--device", "cpu", "--eval", str(labels)]) == 0
+    assert [r.phrase for r in load_grounding(scored)[clip_id]] == ["a bell rings"]  # the labels' phrase is asked
+    assert json.loads((tmp_path / "scored.eval.json").read_text())["phrase"]["files"] == 1
 
 
 def test_offline_without_weights_is_one_error_line(demo, tmp_path, monkeypatch, capsys):
