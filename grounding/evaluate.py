@@ -4,7 +4,8 @@ References are read from either
 
 * AudioGrounding v2 labels (Zenodo 10.5281/zenodo.7269161): a JSON list of items with ``audio_id``
   (``Y<youtube id>.wav``), ``audiocap_id`` and ``phrases`` (``phrase``, ``segments``); the clip is named by
-  the YouTube id (``audio_id`` without ``Y`` and extension) and also answers to its ``audiocap_id``;
+  the YouTube id (``audio_id`` without ``Y`` and extension) and also answers to its ``audiocap_id`` and to
+  ``<youtube id>_<start time>`` (:func:`id_candidates`);
   ``[0, 0]`` segments mean "no segment", as in the upstream evaluation; or
 * a phrase-level grounding file (:func:`grounding.load_grounding`), e.g. the demo's ``grounding.json``
   written with the known event times.
@@ -25,6 +26,7 @@ Defaults follow the TAG papers' evaluation: event collar 0.2 s with offsets with
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,25 @@ def _phrase_key(phrase: str) -> str:
 def _audiogrounding_clip_id(audio_id: str) -> str:
     stem = Path(audio_id).stem
     return stem[1:] if stem.startswith("Y") and len(stem) > 1 else stem
+
+
+_START_SUFFIX = re.compile(r"_\d+(?:\.\d+)?$")
+
+
+def id_candidates(clip_id: str) -> list[str]:
+    """Ids a source clip may have in a labels file: itself, then without an AudioCaps start-time suffix
+    (``<youtube id>_<start>`` -> ``<youtube id>``; AudioGrounding names clips by YouTube id alone)."""
+    stripped = _START_SUFFIX.sub("", clip_id)
+    return [clip_id] if stripped == clip_id or not stripped else [clip_id, stripped]
+
+
+def match_id(clip_id: str, known: dict[str, Any], aliases: dict[str, str] | None = None) -> str | None:
+    """The key of ``known`` that ``clip_id`` names (directly, through an alias, or by YouTube id), or None."""
+    for candidate in id_candidates(clip_id):
+        candidate = (aliases or {}).get(candidate, candidate)
+        if candidate in known:
+            return candidate
+    return None
 
 
 def read_audiogrounding(path: str | Path) -> tuple[dict[str, list[GroundingResult]], dict[str, str]]:
@@ -124,7 +145,9 @@ def evaluate_grounding(
     """
     config = config or EvalConfig()
     references, aliases = read_references(references_path)
-    estimates = {aliases.get(k, k): v for k, v in load_grounding(estimates_path).items()}
+    estimates: dict[str, list[GroundingResult]] = {}
+    for clip_id, results in load_grounding(estimates_path).items():
+        estimates.setdefault(match_id(clip_id, references, aliases) or clip_id, []).extend(results)
     missing = sum(1 for clip_id in references if clip_id not in estimates)
     clip_pairs = [(_union(refs), _union(estimates.get(clip_id, []))) for clip_id, refs in sorted(references.items())]
     has_phrases = any(r.phrase for results in estimates.values() for r in results)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from grounding.energy import energy_regions
+from grounding.evaluate import match_id
 from grounding.frames import SegmentRule
 from grounding.phrases import extract_phrases
 from grounding.results import NO_PHRASE, GroundingResult, dump_grounding, parse_phrase_results, write_grounding
@@ -73,8 +74,9 @@ PhraseQueries = dict[str, list[str]]
 
 def _clip_phrases(record: ClipRecord, queries: PhraseQueries | None) -> list[str]:
     """The given queries for the clip, else the phrases of its caption (the regeneration prompt)."""
-    if queries and queries.get(record.id):
-        return list(dict.fromkeys(queries[record.id]))
+    key = match_id(record.id, queries) if queries else None
+    if key is not None and queries[key]:
+        return list(dict.fromkeys(queries[key]))
     phrases = extract_phrases(record.caption or "")
     if not phrases:
         raise RejectedInput(record.id, "caption yields no phrase to ground")
@@ -113,7 +115,8 @@ def _energy_backend(record: ClipRecord, audio, sample_rate: int) -> list[Groundi
 def _clip_key(record: ClipRecord, config: GroundConfig, queries: PhraseQueries | None) -> str:
     """What a clip's results depend on: audio bytes, caption or queries, grounding settings (not the device)."""
     settings = {k: v for k, v in asdict(config).items() if k != "device"}
-    return config_hash([record.id, record.sha256, record.caption, (queries or {}).get(record.id), settings])
+    key = match_id(record.id, queries) if queries else None
+    return config_hash([record.id, record.sha256, record.caption, queries[key] if key else None, settings])
 
 
 def _read_partial(path: Path) -> dict[str, dict[str, Any]]:

@@ -117,3 +117,15 @@ def test_reference_queries_answer_to_both_ids(tmp_path):
     queries = reference_queries(_write(tmp_path, "labels.json", AUDIOGROUNDING))
     assert queries["abc123"] == queries["101"] == ["a man speaks", "a dog barks"]
     assert queries["xyz_9"] == ["rain falls"]
+
+
+def test_source_ids_with_start_time_find_their_labels(tmp_path):
+    from grounding.evaluate import id_candidates
+
+    assert id_candidates("xyz_9_30") == ["xyz_9_30", "xyz_9"]
+    assert id_candidates("xyz_9_30.000") == ["xyz_9_30.000", "xyz_9"]
+    assert id_candidates("abc123") == ["abc123"]
+    labels = _write(tmp_path, "labels.json", AUDIOGROUNDING)
+    est = {"xyz_9_30": [GroundingResult("xyz_9_30", "rain falls", [(0.0, 10.0)])]}
+    report = evaluate_grounding(labels, write_grounding(tmp_path / "est.json", est))
+    assert report["clips_missing"] == 1 and report["phrase"]["event"]["counts"] == [1, 1, 3]
