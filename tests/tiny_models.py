@@ -1,4 +1,4 @@
-"""Tiny, randomly initialised AudioLDM / AudioLDM 2 components (same classes as the published checkpoints).
+"""Tiny, randomly initialised AudioLDM / AudioLDM 2 components and TAG grounding models (published classes/layouts).
 
 Everything here is built locally from configs: no hub access. The tokenizers have real (small) vocabularies:
 a byte-level BPE vocabulary for the CLAP/RoBERTa tokenizer (every byte is a token, so any caption encodes)
