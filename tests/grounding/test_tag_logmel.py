@@ -79,8 +79,8 @@ def test_logmel_equals_float64_transcription(real_clip, n_samples):
     assert ours.shape == reference.shape == (64, n_samples // 320 + 1)
     loud = reference > -60.0  # float32 rounding dominates far below the signal's level
     assert loud.mean() > 0.9
-    assert np.max(np.abs(ours - reference)[loud]) < 2e-3
-    assert np.max(np.abs(ours - reference)) < 0.05
+    assert np.max(np.abs(ours - reference)[loud]) < 5e-4  # measured 2.2e-5 dB on this recording
+    assert np.max(np.abs(ours - reference)) < 1e-2
 
 
 def test_logmel_floor_on_silence():
