@@ -168,3 +168,13 @@ def test_hub_ids_load_offline_from_the_cache(tiny_folder, tmp_path, monkeypatch)
     _cache_repo(cache, "laion/clap-htsat-fused", tokenizer_files)
     model, tokenizer = load_tag_checkpoint(DEFAULT_TAG_MODEL)
     assert len(tokenizer) > 50 and model.config.channels == (4, 4, 8, 8)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_grounding_equals_cpu(tiny_folder, real_clip):
+    audio = real_clip[0][: 3 * 32000]
+    phrases = ["a river flows", "a man speaks"]
+    on_cpu = TagGrounder.from_pretrained(tiny_folder, device="cpu").frame_probabilities(audio, 32000, phrases)
+    gpu = TagGrounder.from_pretrained(tiny_folder, device="cuda")
+    assert gpu.device.type == "cuda"
+    np.testing.assert_allclose(gpu.frame_probabilities(audio, 32000, phrases), on_cpu, atol=1e-4)
