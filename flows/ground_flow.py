@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -18,7 +19,7 @@ def ground_task(sources: str, out: str, settings: dict[str, Any], eval_labels: s
     queries = grounding.reference_queries(eval_labels) if eval_labels and config.backend == "tag" else None
     outcome = grounding.ground_sources(sources, out, config, queries=queries)
     return {"out": str(outcome.results_path), "clips": outcome.clips, "audio_seconds": outcome.audio_seconds,
-            "wall_seconds": outcome.wall_seconds, "rejected": [r.__dict__ for r in outcome.rejected]}
+            "wall_seconds": outcome.wall_seconds, "rejected": [asdict(r) for r in outcome.rejected]}
 
 
 @flow(name="ground-sources")

@@ -61,8 +61,13 @@ def test_offline_without_weights_is_one_error_line(demo, tmp_path, monkeypatch, 
 
 def test_ground_flow_runs_energy_and_eval(prefect_api, demo, tmp_path):
     from flows.ground_flow import ground_sources_flow
+    from pipeline.manifest import read_manifest, write_manifest
 
     manifest, known = demo
-    result = ground_sources_flow(sources=str(manifest), out=str(tmp_path / "g.json"), backend="energy",
+    records = read_manifest(manifest)
+    records[0].audio_path = str(tmp_path / "gone.flac")
+    broken = write_manifest(manifest.parent / "broken_flow.jsonl", records)  # relative audio paths stay valid
+    result = ground_sources_flow(sources=str(broken), out=str(tmp_path / "g.json"), backend="energy",
                                  eval_labels=str(known))
-    assert result["clips"] == 3 and result["evaluation"]["clip"]["files"] == 3
+    assert result["clips"] == 2 and result["evaluation"]["clip"]["files"] == 3
+    assert result["rejected"] == [{"item": str(tmp_path / "gone.flac"), "stage": "ground", "reason": "file not found"}]
