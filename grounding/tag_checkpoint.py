@@ -25,6 +25,7 @@ import torch
 
 from grounding.ground import DEFAULT_TAG_MODEL
 from grounding.tag_model import TagGroundingModel, TagModelConfig
+from pipeline.hub_env import hub_offline
 
 DEFAULT_TEXT_TOKENIZER = "laion/clap-htsat-fused"
 WEIGHTS_FILE = "model.safetensors"
@@ -46,7 +47,6 @@ KEY_MAP: tuple[tuple[str, str], ...] = (
 #: Constant buffers of the text tower that a checkpoint may lack; the model's own values stay.
 OPTIONAL_KEYS = ("text_encoder.text_model.embeddings.position_ids", "text_encoder.text_model.embeddings.token_type_ids")
 _FRONT_END_KEYS = ("audio_encoder.log_mel.window", "audio_encoder.log_mel.filterbank")
-_TRUE = {"1", "true", "yes", "on"}
 
 
 class TagModelUnavailableError(RuntimeError):
@@ -112,14 +112,6 @@ def config_from_published(raw: dict[str, Any]) -> TagModelConfig:
     if "channels" in arch:
         arch["channels"] = tuple(arch["channels"])
     return TagModelConfig(sample_rate=sample_rate, shared_dim=int(raw.get("shared_dim", 512)), **arch)
-
-
-def hub_offline() -> bool:
-    """Offline mode as the environment says now (``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE``)."""
-    from huggingface_hub import constants
-
-    env = (os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or "").strip().lower()
-    return env in _TRUE or bool(constants.HF_HUB_OFFLINE)
 
 
 def how_to_get(repo_id: str) -> str:

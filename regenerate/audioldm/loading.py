@@ -11,10 +11,11 @@ from typing import Any, TypeVar
 
 import torch
 
+from pipeline.hub_env import hub_offline
+
 #: Fewer tokens than this means the tokenizer files did not load (transformers 5 then returns an empty tokenizer).
 MIN_VOCAB = 50
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-_TRUE = {"1", "true", "yes", "on"}
 T = TypeVar("T")
 
 
@@ -36,14 +37,6 @@ def pick_dtype(device: torch.device, dtype: torch.dtype | str | None = None) -> 
     if dtype in (None, "auto"):
         return torch.float16 if device.type == "cuda" else torch.float32
     return getattr(torch, str(dtype))
-
-
-def hub_offline() -> bool:
-    """Offline mode as set now (env var read at call time) or when huggingface_hub was imported."""
-    from huggingface_hub import constants
-
-    env = (os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or "").strip().lower()
-    return env in _TRUE or bool(constants.HF_HUB_OFFLINE)
 
 
 def _how_to_get(repo_id: str) -> str:
