@@ -13,6 +13,7 @@ from prefect.types.entrypoint import EntrypointType
 
 from flows.build_flow import build_fakesound
 from flows.detector_flows import benchmark_detector, train_detector
+from flows.ground_flow import ground_sources_flow
 from flows.hub import push_to_hub
 from flows.sources_flow import import_sources, restore_fakesound_reals
 from regenerate.recipes import DEFAULT_RECIPE
@@ -46,6 +47,9 @@ SPECS: tuple[DeploymentSpec, ...] = (
                    {"recipe": DEFAULT_RECIPE, "seed": 0, "task_runner": "threads"}),
     DeploymentSpec(build_fakesound, "demo", "Build the offline demo corpus from the bundled real recordings",
                    {"demo": True, "out": "demo_corpus", "clips": 300, "seed": 0}),
+    DeploymentSpec(ground_sources_flow, "default",
+                   "Ground a source manifest's captions with the TAG model: --param sources=... --param out=...",
+                   {"backend": "tag"}),
     DeploymentSpec(train_detector, "default", "Train a detector on a corpus: --param corpus=... --param out=..."),
     DeploymentSpec(benchmark_detector, "default",
                    "Benchmark checkpoints: --param checkpoints=[...] --param manifests=[...] --param out=..."),

@@ -63,11 +63,16 @@ def _phrase_result(clip_id: str, index: int, entry: Any) -> GroundingResult:
     return GroundingResult(clip_id, phrase, segments, None if score is None else _number(score, f"{what} score"))
 
 
+def parse_phrase_results(clip_id: str, entries: list[Any]) -> list[GroundingResult]:
+    """One clip's phrase-level entries (``[{"phrase", "segments", "score"?}, ...]``) as results."""
+    return [_phrase_result(clip_id, i, v) for i, v in enumerate(entries)]
+
+
 def _parse_mapping(data: dict[str, Any]) -> dict[str, list[GroundingResult]]:
     results: dict[str, list[GroundingResult]] = {}
     for clip_id, value in data.items():
         if isinstance(value, list) and all(isinstance(v, dict) for v in value):
-            results[clip_id] = [_phrase_result(clip_id, i, v) for i, v in enumerate(value)]
+            results[clip_id] = parse_phrase_results(clip_id, value)
         else:
             region = _segment(value, f"clip {clip_id!r} region")
             results[clip_id] = [GroundingResult(clip_id, NO_PHRASE, [region])]
