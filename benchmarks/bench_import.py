@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from pipeline.hf_sources import HFSourceRequest, import_hf_sources
+from pipeline.hf_sources import import_hf_sources
+from pipeline.requests import ImportRequest
 
 RATE = 48000
 
@@ -53,7 +54,7 @@ def main() -> None:
         for streaming in (False, True):
             for workers in (int(w) for w in args.workers.split(",")):
                 out = Path(tmp) / "out"
-                request = HFSourceRequest(str(data), str(out), streaming=streaming, workers=workers)
+                request = ImportRequest(hf_dataset=str(data), out=str(out), streaming=streaming, workers=workers)
                 started = time.perf_counter()
                 result = import_hf_sources(request)
                 seconds = time.perf_counter() - started

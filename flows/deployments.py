@@ -57,7 +57,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
                    "Publish a corpus to the Hugging Face Hub (one commit); dry_run=OUT writes the repo folder",
                    {"corpus": "demo_corpus", "private": True, "dry_run": None}),
     DeploymentSpec(import_sources, "default",
-                   "Source clips from a datasets dataset: --param dataset=jp1924/AudioCaps --param out=... "
+                   "Source clips from a datasets dataset: --param hf_dataset=jp1924/AudioCaps --param out=... "
                    "[--param split=test --param limit=N --param streaming=true]"),
     DeploymentSpec(restore_fakesound_reals, "default",
                    "FakeSound's reals from AudioCaps sources: --param metadata=[...] --param fakes_root=... "

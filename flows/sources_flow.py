@@ -1,20 +1,21 @@
-"""Prefect face of the sources: ``import-sources`` (a ``datasets`` dataset -> source FLACs + manifest) and
-``restore-fakesound-reals`` (FakeSound's release + sources -> a paired corpus). The work is the library's
-(:mod:`pipeline.hf_sources`, :mod:`pipeline.fakesound_reals`); defaults come from its request dataclasses."""
+"""Prefect face of the sources: ``import-sources`` (a ``datasets`` dataset, or a folder + captions CSV -> source
+manifest) and ``restore-fakesound-reals`` (FakeSound's release + sources -> a paired corpus). The work is the
+library's (:func:`pipeline.sources.import_job`, :func:`pipeline.fakesound_reals.restore_reals`); parameters are the
+requests' fields with their defaults (a test holds them equal to the CLI's options)."""
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-from pipeline.fakesound_reals import RealsCheck, RestoreRealsRequest, restore_reals
-from pipeline.hf_sources import HFSourceRequest, SourceDatasetError, import_hf_sources
+from pipeline.fakesound_reals import RestoreRealsRequest, restore_reals
+from pipeline.hf_sources import SourceDatasetError
+from pipeline.requests import ImportRequest
+from pipeline.sources import import_job
 
-_IMPORT = {f.name: f.default for f in fields(HFSourceRequest) if f.name not in ("dataset", "out")}
-_CHECK = RealsCheck()
+IMP, R = ImportRequest, RestoreRealsRequest  # defaults are read from the requests
 
 
 def _retry_network(task, task_run, state) -> bool:
@@ -29,8 +30,8 @@ def _retry_network(task, task_run, state) -> bool:
 
 
 @task(name="import-hf-sources", retries=2, retry_delay_seconds=30, retry_condition_fn=_retry_network)
-def import_task(request: HFSourceRequest) -> dict[str, Any]:
-    result = import_hf_sources(request)
+def import_task(request: ImportRequest) -> dict[str, Any]:
+    result = import_job(request)
     for rejection in result.rejected:
         get_run_logger().warning("rejected %s: %s", rejection.item, rejection.reason)
     return {"out": request.out, "sources": len(result.records), "rejected": len(result.rejected)}
@@ -38,25 +39,28 @@ def import_task(request: HFSourceRequest) -> dict[str, Any]:
 
 @flow(name="import-sources")
 def import_sources(
-    dataset: str,
     out: str,
-    config: str | None = _IMPORT["config"],
-    split: str | None = _IMPORT["split"],
-    revision: str | None = _IMPORT["revision"],
-    audio_column: str | None = _IMPORT["audio_column"],
-    caption_column: str | None = _IMPORT["caption_column"],
-    id_column: str | None = _IMPORT["id_column"],
-    preset: str | None = _IMPORT["preset"],
-    limit: int | None = _IMPORT["limit"],
-    streaming: bool = _IMPORT["streaming"],
-    sample_rate: int | None = _IMPORT["sample_rate"],
-    workers: int = _IMPORT["workers"],
+    hf_dataset: str | None = IMP.hf_dataset,
+    audio: str | None = IMP.audio,
+    captions: str | None = IMP.captions,
+    config: str | None = IMP.config,
+    split: str | None = IMP.split,
+    revision: str | None = IMP.revision,
+    audio_column: str | None = IMP.audio_column,
+    caption_column: str | None = IMP.caption_column,
+    id_column: str | None = IMP.id_column,
+    preset: str | None = IMP.preset,
+    limit: int | None = IMP.limit,
+    streaming: bool = IMP.streaming,
+    sample_rate: int = IMP.sample_rate,
+    workers: int = IMP.workers,
 ) -> dict[str, Any]:
-    """Import a Hub id, local dataset folder or parquet files as source clips into ``out`` (resumable)."""
-    request = HFSourceRequest(
-        dataset=dataset, out=out, config=config, split=split, revision=revision, audio_column=audio_column,
-        caption_column=caption_column, id_column=id_column, preset=preset, limit=limit, streaming=streaming,
-        sample_rate=sample_rate, workers=workers,
+    """Import source clips into ``out`` (resumable): a Hub id, local dataset folder or parquet files
+    (``hf_dataset``), or a folder of audio with a captions CSV."""
+    request = ImportRequest(
+        out=out, hf_dataset=hf_dataset, audio=audio, captions=captions, config=config, split=split,
+        revision=revision, audio_column=audio_column, caption_column=caption_column, id_column=id_column,
+        preset=preset, limit=limit, streaming=streaming, sample_rate=sample_rate, workers=workers,
     )
     return import_task(request)
 
@@ -67,14 +71,16 @@ def restore_fakesound_reals(
     fakes_root: str,
     sources: str,
     out: str,
-    max_shift_s: float = _CHECK.max_shift_s,
-    min_snr_db: float = _CHECK.min_snr_db,
-    workers: int = 2,
+    max_shift_s: float = R.max_shift_s,
+    min_snr_db: float = R.min_snr_db,
+    guard_s: float = R.guard_s,
+    min_outside_s: float = R.min_outside_s,
+    workers: int = R.workers,
 ) -> dict[str, Any]:
     """Rebuild FakeSound's reals from the sources; fakes without a matching real are logged and listed."""
-    check = RealsCheck(max_shift_s=max_shift_s, min_snr_db=min_snr_db)
     records, rejections = restore_reals(RestoreRealsRequest(
-        metadata=tuple(metadata), fakes_root=fakes_root, sources=sources, out=out, check=check, workers=workers))
+        metadata=metadata, fakes_root=fakes_root, sources=sources, out=out, max_shift_s=max_shift_s,
+        min_snr_db=min_snr_db, guard_s=guard_s, min_outside_s=min_outside_s, workers=workers))
     for rejection in rejections:
         get_run_logger().warning("rejected %s: %s", rejection.item, rejection.reason)
     splits = sorted({r.split for r in records})

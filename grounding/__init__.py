@@ -6,6 +6,7 @@ Light to import: the TAG model (torch, transformers) loads only when a ``"tag"``
 from grounding.energy import energy_regions
 from grounding.evaluate import EvalConfig, evaluate_grounding, format_evaluation, reference_queries
 from grounding.ground import DEFAULT_TAG_MODEL, GroundConfig, GroundOutcome, clip_grounder, ground_sources
+from grounding.job import GroundRequest, ground_job
 from grounding.phrases import extract_phrases
 from grounding.region import RegionPolicy, clip_rng, select_region, shape_region
 from grounding.results import GroundingResult, dump_grounding, load_grounding, write_grounding
@@ -16,6 +17,7 @@ __all__ = [
     "EvalConfig",
     "GroundConfig",
     "GroundOutcome",
+    "GroundRequest",
     "GroundedRegions",
     "GroundingResult",
     "RegionPolicy",
@@ -26,6 +28,7 @@ __all__ = [
     "evaluate_grounding",
     "extract_phrases",
     "format_evaluation",
+    "ground_job",
     "ground_sources",
     "load_grounding",
     "reference_queries",

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from grounding.results import GroundingResult, load_grounding
+from pipeline.errors import ConfigError
 from pipeline.sed_metrics import event_counts, prf, segment_counts, sum_counts
 from pipeline.timemath import Segment, merge_segments
 
@@ -81,7 +82,7 @@ def read_audiogrounding(path: str | Path) -> tuple[dict[str, list[GroundingResul
     aliases: dict[str, str] = {}
     for index, item in enumerate(data):
         if not isinstance(item, dict) or "audio_id" not in item or not isinstance(item.get("phrases"), list):
-            raise ValueError(f"{path}: item {index} lacks 'audio_id' or a 'phrases' list")
+            raise ConfigError(f"{path}: item {index} lacks 'audio_id' or a 'phrases' list")
         clip_id = _audiogrounding_clip_id(str(item["audio_id"]))
         if "audiocap_id" in item:
             aliases[str(item["audiocap_id"])] = clip_id
@@ -97,7 +98,7 @@ def read_references(path: str | Path) -> tuple[dict[str, list[GroundingResult]],
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: cannot read reference labels ({err})") from err
+        raise ConfigError(f"{path}: cannot read reference labels ({err})") from err
     if isinstance(data, list):
         return read_audiogrounding(path)
     return load_grounding(path), {}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import median_filter
 
+from pipeline.errors import ConfigError
 from pipeline.timemath import Segment, frame_labels_to_segments
 
 
@@ -26,9 +27,9 @@ class SegmentRule:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold < 1.0:
-            raise ValueError(f"threshold must lie in [0, 1), got {self.threshold!r}")
+            raise ConfigError(f"threshold must lie in [0, 1), got {self.threshold!r}")
         if self.median_window < 1 or self.median_window % 2 == 0:
-            raise ValueError(f"median_window must be a positive odd number of frames, got {self.median_window!r}")
+            raise ConfigError(f"median_window must be a positive odd number of frames, got {self.median_window!r}")
 
 
 def active_frames(probabilities: np.ndarray, rule: SegmentRule) -> np.ndarray:

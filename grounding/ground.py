@@ -26,7 +26,7 @@ from grounding.phrases import extract_phrases
 from grounding.results import NO_PHRASE, GroundingResult, dump_grounding, parse_phrase_results, write_grounding
 from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import read_audio
-from pipeline.errors import RejectedInput, Rejection
+from pipeline.errors import ConfigError, RejectedInput, Rejection
 from pipeline.hashing import config_hash
 from pipeline.manifest import ClipRecord, read_manifest
 
@@ -48,7 +48,7 @@ class GroundConfig:
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
-            raise ValueError(f"grounding backend must be one of {BACKENDS}, got {self.backend!r}")
+            raise ConfigError(f"grounding backend must be one of {BACKENDS}, got {self.backend!r}")
         SegmentRule(threshold=self.threshold, median_window=self.median_window)  # raises on bad values
 
     @property

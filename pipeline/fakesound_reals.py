@@ -32,10 +32,11 @@ import soundfile as sf
 from pipeline import corpus
 from pipeline.atomic import atomic_path
 from pipeline.audio_io import read_audio, write_audio
-from pipeline.errors import RejectedInput, Rejection
+from pipeline.errors import ConfigError, RejectedInput, Rejection
 from pipeline.fakesound_format import read_fakesound_json, resolve_release_path
 from pipeline.hashing import config_hash, sha256_file
 from pipeline.manifest import FAKE, REAL, ClipRecord, read_manifest
+from pipeline.requests import Request, opt, required
 from pipeline.timemath import Segment, samples_to_seconds, seconds_to_samples, segment_to_samples
 
 STAGE = "restore-reals"
@@ -52,25 +53,36 @@ class RealsCheck:
 
     def __post_init__(self) -> None:
         if self.max_shift_s < 0 or self.guard_s < 0 or self.min_outside_s <= 0:
-            raise ValueError(f"bad check settings {self}")
+            raise ConfigError(f"bad check settings {self}")
 
 
 @dataclass(frozen=True)
-class RestoreRealsRequest:
-    """One restore: FakeSound metadata files, where the release was unpacked, the sources, the output folder."""
+class RestoreRealsRequest(Request):
+    """One restore (library, CLI and flow alike): FakeSound metadata files, where the release was unpacked, the
+    sources, the output folder, and the check's settings (defaults: :class:`RealsCheck`'s)."""
 
-    metadata: tuple[str, ...]
-    fakes_root: str
-    sources: str
-    out: str
-    check: RealsCheck = RealsCheck()
-    workers: int = 1
+    metadata: list[str] = required("FakeSound meta_data JSON files (train, easy, hard, zeroshot)")
+    fakes_root: str = required("folder the ZeyuXie/FakeSound archive was unpacked into (or any folder inside it)")
+    sources: str = required("source manifest from `fakesound import-sources`")
+    out: str = required("paired corpus folder to write")
+    max_shift_s: float = opt(RealsCheck.max_shift_s, "seconds a source may be offset from the release, either way",
+                             aliases=("--max-shift",))
+    min_snr_db: float = opt(RealsCheck.min_snr_db, "gain-matched SNR (dB) outside the region a real needs",
+                            aliases=("--min-snr",))
+    guard_s: float = opt(RealsCheck.guard_s, "seconds left out on each side of the fake region when checking")
+    min_outside_s: float = opt(RealsCheck.min_outside_s, "less audio than this outside the region cannot be checked")
+    workers: int = opt(2, "(split, source) jobs run at once")
 
     def __post_init__(self) -> None:
         if not self.metadata:
-            raise ValueError("no FakeSound metadata files given")
+            raise ConfigError("no FakeSound metadata files given")
         if self.workers < 1:
-            raise ValueError(f"workers must be >= 1, got {self.workers}")
+            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        self.check  # noqa: B018 - raises on bad check settings
+
+    @property
+    def check(self) -> RealsCheck:
+        return RealsCheck(self.max_shift_s, self.min_snr_db, self.guard_s, self.min_outside_s)
 
 
 @dataclass(frozen=True)

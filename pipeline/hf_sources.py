@@ -30,18 +30,18 @@ from typing import Any
 from pipeline import corpus
 from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import read_audio_bytes, write_audio
-from pipeline.errors import RejectedInput, Rejection
+from pipeline.errors import ConfigError, FakesoundError, RejectedInput, Rejection
 from pipeline.hashing import config_hash
 from pipeline.manifest import ClipRecord, write_manifest
+from pipeline.requests import ImportRequest
 from pipeline.sources import SourceImport, source_record
 
 STAGE = "import-sources"
 AUDIO_DIR = "audio"
-REJECTED = "rejected.jsonl"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class SourceDatasetError(ValueError):
+class SourceDatasetError(FakesoundError, ValueError):
     """The dataset as a whole cannot be imported (not found, offline, no usable columns); one line."""
 
 
@@ -84,39 +84,6 @@ DATASET_PRESETS = {
     "clapv2/audiocaps": "audiocaps",
     "clapv2/clotho": "clotho",
 }
-
-
-@dataclass(frozen=True)
-class HFSourceRequest:
-    """One import: what the library function, the CLI and the Prefect flow all take.
-
-    ``split=None`` imports every split (each record keeps its ``hf_split``); ``limit`` caps the number of
-    distinct clips; ``sample_rate=None`` keeps each clip's own rate.
-    """
-
-    dataset: str
-    out: str
-    config: str | None = None
-    split: str | None = None
-    revision: str | None = None
-    audio_column: str | None = None
-    caption_column: str | None = None
-    id_column: str | None = None
-    preset: str | None = None
-    limit: int | None = None
-    streaming: bool = False
-    sample_rate: int | None = 32000
-    workers: int = 1
-
-    def __post_init__(self) -> None:
-        if self.preset is not None and self.preset not in PRESETS:
-            raise ValueError(f"unknown preset {self.preset!r} (known: {', '.join(sorted(PRESETS))})")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be >= 1, got {self.limit}")
-        if self.sample_rate is not None and self.sample_rate <= 0:
-            raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
-        if self.workers < 1:
-            raise ValueError(f"workers must be >= 1, got {self.workers}")
 
 
 @dataclass(frozen=True)
@@ -181,12 +148,12 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-def open_dataset(request: HFSourceRequest) -> dict[str, Any]:
+def open_dataset(request: ImportRequest) -> dict[str, Any]:
     """``split name -> Dataset or IterableDataset`` for a Hub id, a local dataset folder (``save_to_disk`` or
     data files), or parquet files (a path or glob)."""
     import datasets
 
-    source = request.dataset
+    source = request.hf_dataset
     path = Path(source)
     kwargs: dict[str, Any] = {"split": request.split, "streaming": request.streaming}
     try:
@@ -297,9 +264,11 @@ def _encode_clip(data: bytes, item: str, out: Path, stem: str, sample_rate: int 
 
 
 def import_hf_sources(
-    request: HFSourceRequest, on_reject: Callable[[Rejection], None] | None = None
+    request: ImportRequest, on_reject: Callable[[Rejection], None] | None = None
 ) -> SourceImport:
     """Import a ``datasets`` dataset as source clips; writes ``<out>/manifest.jsonl`` and ``rejected.jsonl``."""
+    if request.hf_dataset is None:
+        raise ConfigError("import_hf_sources needs `hf_dataset` (pipeline.sources.import_job runs folder imports)")
     out = Path(request.out)
     out.mkdir(parents=True, exist_ok=True)
     corpus.remove_partial_files(out)
@@ -318,11 +287,11 @@ def import_hf_sources(
         pending: deque[Future] = deque()
         try:
             for split, ds in splits.items():
-                columns = resolve_columns(request.dataset, _column_names(ds), request.preset, request.audio_column,
+                columns = resolve_columns(request.hf_dataset, _column_names(ds), request.preset, request.audio_column,
                                           request.caption_column, request.id_column)
                 rows = _raw_audio(ds.select_columns(columns.columns), columns.audio)
                 for index, row in enumerate(rows):
-                    item = f"{request.dataset}[{split}][{index}]"
+                    item = f"{request.hf_dataset}[{split}][{index}]"
                     try:
                         submitted = _take_row(row, columns, split, item, request, out, clips, stems, pool)
                     except RejectedInput as err:
@@ -339,12 +308,12 @@ def import_hf_sources(
     for record in result.records:
         clip = clips[record.id]
         record.caption = clip.captions[0]
-        record.extra = {"captions": clip.captions, "hf_dataset": request.dataset, "hf_split": clip.split,
+        record.extra = {"captions": clip.captions, "hf_dataset": request.hf_dataset, "hf_split": clip.split,
                         **clip.id_fields}
     result.records.sort(key=lambda r: r.id)
     result.rejected.sort(key=lambda r: (r.item, r.reason))
     write_manifest(out / corpus.MANIFEST, result.records)
-    atomic_write_text(out / REJECTED, "".join(r.to_json() + "\n" for r in result.rejected))
+    atomic_write_text(out / corpus.REJECTED, "".join(r.to_json() + "\n" for r in result.rejected))
     return result
 
 
@@ -353,7 +322,7 @@ class _LimitReached(Exception):
 
 
 def _take_row(
-    row: dict[str, Any], columns: ColumnMap, split: str, item: str, request: HFSourceRequest, out: Path,
+    row: dict[str, Any], columns: ColumnMap, split: str, item: str, request: ImportRequest, out: Path,
     clips: dict[str, _Clip], stems: dict[str, str], pool: ThreadPoolExecutor,
 ) -> Future | None:
     """Add one row: a new clip is submitted for encoding (its future returned); a known clip gains captions."""
@@ -379,9 +348,9 @@ def _take_row(
     stem = file_stem(clip_id)
     if stems.setdefault(stem, clip_id) != clip_id:
         raise RejectedInput(item, f"file name {stem!r} already used by clip {stems[stem]!r}")
-    key = config_hash(["hf-source", audio_sha, request.sample_rate, stem])
+    key = config_hash(["hf-source", audio_sha, request.output_rate, stem])
     clips[clip_id] = _Clip(clip_id, audio_sha, key, split, id_fields, list(captions))
-    return pool.submit(_encode_clip, data, item, out, stem, request.sample_rate, key, clip_id)
+    return pool.submit(_encode_clip, data, item, out, stem, request.output_rate, key, clip_id)
 
 
 def _collect(future: Future, result: SourceImport, reject: Callable[[str, str], None]) -> None:

@@ -71,3 +71,14 @@ def test_ground_flow_runs_energy_and_eval(prefect_api, demo, tmp_path):
                                  eval_labels=str(known))
     assert result["clips"] == 2 and result["evaluation"]["clip"]["files"] == 3
     assert result["rejected"] == [{"item": str(tmp_path / "gone.flac"), "stage": "ground", "reason": "file not found"}]
+
+
+def test_bad_ground_settings_are_one_line_errors(tmp_path, capsys):
+    assert main(["ground", "--out", str(tmp_path / "g.json")]) == 2
+    assert "give `sources` to ground, or `eval_labels`" in capsys.readouterr().err
+    assert main(["ground", "--out", str(tmp_path / "g.json"), "--sources", "s.jsonl", "--median-window", "2"]) == 2
+    assert "median_window must be a positive odd number" in capsys.readouterr().err
+    labels = tmp_path / "labels.json"
+    labels.write_text("[{}]")
+    assert main(["ground", "--out", str(labels), "--eval", str(labels)]) == 2
+    assert "lacks 'audio_id'" in capsys.readouterr().err

@@ -46,7 +46,12 @@ def test_import_a_parquet_dataset_then_build(audiocaps_parquet, tmp_path, capsys
 
 def test_import_sources_needs_a_dataset_or_a_folder(tmp_path, capsys):
     assert main(["import-sources", "--out", str(tmp_path / "s")]) == 2
-    assert "give --hf-dataset, or both --audio and --captions" in capsys.readouterr().err
+    assert "give `hf_dataset` (a datasets dataset), or both `audio` and `captions`" in capsys.readouterr().err
+    assert main(["import-sources", "--out", str(tmp_path / "s"), "--audio", "a", "--captions", "c.csv",
+                 "--limit", "3"]) == 2  # a dataset-only setting on a folder import is refused, not ignored
+    assert "limit apply to a dataset import (hf_dataset) only" in capsys.readouterr().err
+    assert main(["import-sources", "--out", str(tmp_path / "s"), "--hf-dataset", "x/y", "--audio", "a"]) == 2
+    assert "not both" in capsys.readouterr().err
 
 
 def test_restore_reals_command(tmp_path, fixtures_dir, capsys):
@@ -63,5 +68,5 @@ def test_restore_reals_command(tmp_path, fixtures_dir, capsys):
 def test_import_sources_flow(prefect_api, audiocaps_parquet, tmp_path):
     from flows.sources_flow import import_sources
 
-    result = import_sources(dataset=str(audiocaps_parquet), out=str(tmp_path / "s"), limit=2)
+    result = import_sources(hf_dataset=str(audiocaps_parquet), out=str(tmp_path / "s"), limit=2)
     assert result == {"out": str(tmp_path / "s"), "sources": 2, "rejected": 0}

@@ -15,7 +15,7 @@ from fakesound_release import ORIGINAL_RATE, make_release, original_clip
 
 from pipeline.audio_io import resample
 from pipeline.fakesound_format import read_fakesound_json, resolve_release_path
-from pipeline.fakesound_reals import RealsCheck, RestoreRealsRequest, align, restore_reals
+from pipeline.fakesound_reals import RestoreRealsRequest, align, restore_reals
 from pipeline.manifest import read_manifest, write_manifest
 
 
@@ -89,7 +89,7 @@ def test_rerun_reuses_finished_pairs(release, tmp_path, monkeypatch):
 
 def test_a_tighter_shift_window_rejects_the_offset_clip(release, tmp_path):
     root, _, cases, _ = release
-    _, rejections = restore_reals(_request(root, tmp_path / "p", check=RealsCheck(max_shift_s=0.1)))
+    _, rejections = restore_reals(_request(root, tmp_path / "p", max_shift_s=0.1))
     assert "does not match" in {r.item: r.reason for r in rejections}[cases["shifted"]]
 
 
@@ -122,7 +122,7 @@ def test_release_paths_resolve_from_any_unpack_level(tmp_path):
 
 def test_a_fake_with_too_little_audio_outside_its_region_is_not_checked_or_kept(release, tmp_path):
     root = release[0]
-    records, rejections = restore_reals(_request(root, tmp_path / "p", check=RealsCheck(min_outside_s=9.5)))
+    records, rejections = restore_reals(_request(root, tmp_path / "p", min_outside_s=9.5))
     assert not [r for r in records if r.split == "easy"]
     assert any("s outside the fake region (need 9.5 s" in r.reason for r in rejections)
 

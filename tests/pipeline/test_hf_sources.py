@@ -15,13 +15,13 @@ from hub_standin import HubStandin, use_endpoint
 from pipeline import corpus
 from pipeline.audio_io import quantize_pcm16, resample, to_mono
 from pipeline.hf_sources import (
-    HFSourceRequest,
     SourceDatasetError,
     file_stem,
     import_hf_sources,
     resolve_columns,
 )
 from pipeline.manifest import read_manifest
+from pipeline.requests import ImportRequest
 
 RATE_IN = 48000
 
@@ -80,7 +80,7 @@ def _expected(clip: np.ndarray) -> np.ndarray:
 
 def test_parquet_import_writes_resampled_flacs_manifest_and_rejections(rows, parquet, tmp_path):
     out = tmp_path / "sources"
-    result = import_hf_sources(HFSourceRequest(str(parquet), str(out)))
+    result = import_hf_sources(ImportRequest(hf_dataset=str(parquet), out=str(out)))
     assert [r.id for r in result.records] == ["-mVGmVjxBfU_30", "3fgCYAQnyjQ_0", "9IIa7qH29ps_40"]
     first = result.records[0]
     assert first.caption == "a man speaks then a dog barks"
@@ -108,18 +108,18 @@ def test_rerun_is_resumable_and_limit_counts_clips(parquet, tmp_path, monkeypatc
     encoded: list[str] = []
     real_write = hf.write_audio
     monkeypatch.setattr(hf, "write_audio", lambda path, *a: encoded.append(path.name) or real_write(path, *a))
-    partial = import_hf_sources(HFSourceRequest(str(parquet), str(out), limit=1))
+    partial = import_hf_sources(ImportRequest(hf_dataset=str(parquet), out=str(out), limit=1))
     assert [r.id for r in partial.records] == ["-mVGmVjxBfU_30"] and encoded == ["-mVGmVjxBfU_30.flac"]
     assert partial.records[0].extra["captions"] == ["a man speaks then a dog barks"]  # reading stopped at row 2
-    full = import_hf_sources(HFSourceRequest(str(parquet), str(out), workers=2))
+    full = import_hf_sources(ImportRequest(hf_dataset=str(parquet), out=str(out), workers=2))
     assert len(full.records) == 3 and encoded[0] == "-mVGmVjxBfU_30.flac"  # the 2 new clips, in either order
     assert sorted(encoded[1:]) == ["3fgCYAQnyjQ_0.flac", "9IIa7qH29ps_40.flac"]
     manifest_full = (out / "manifest.jsonl").read_bytes()
     assert full.records[0].sha256 == partial.records[0].sha256 and len(full.records[0].extra["captions"]) == 2
-    again = import_hf_sources(HFSourceRequest(str(parquet), str(out)))
+    again = import_hf_sources(ImportRequest(hf_dataset=str(parquet), out=str(out)))
     assert len(encoded) == 3 and (out / "manifest.jsonl").read_bytes() == manifest_full and again == full
     (out / "audio" / "3fgCYAQnyjQ_0.flac").write_bytes(b"damaged")  # a changed output is redone, not trusted
-    import_hf_sources(HFSourceRequest(str(parquet), str(out)))
+    import_hf_sources(ImportRequest(hf_dataset=str(parquet), out=str(out)))
     assert encoded[-1] == "3fgCYAQnyjQ_0.flac" and (out / "manifest.jsonl").read_bytes() == manifest_full
     assert not list(out.rglob(".*.part"))
 
@@ -127,16 +127,16 @@ def test_rerun_is_resumable_and_limit_counts_clips(parquet, tmp_path, monkeypatc
 def test_streaming_and_saved_folder_give_the_same_manifest(rows, parquet, tmp_path):
     from datasets import Audio, Dataset, DatasetDict
 
-    reference = import_hf_sources(HFSourceRequest(str(parquet), str(tmp_path / "a")))
-    streamed = import_hf_sources(HFSourceRequest(str(parquet), str(tmp_path / "b"), streaming=True))
+    reference = import_hf_sources(ImportRequest(hf_dataset=str(parquet), out=str(tmp_path / "a")))
+    streamed = import_hf_sources(ImportRequest(hf_dataset=str(parquet), out=str(tmp_path / "b"), streaming=True))
     saved = tmp_path / "saved"
     ds = Dataset.from_list(rows[0]).cast_column("audio", Audio())
     DatasetDict({"train": ds}).save_to_disk(str(saved))
-    from_folder = import_hf_sources(HFSourceRequest(str(saved), str(tmp_path / "c"), split="train"))
+    from_folder = import_hf_sources(ImportRequest(hf_dataset=str(saved), out=str(tmp_path / "c"), split="train"))
     repo = tmp_path / "repo"  # a cloned Hub repo: data files, split from the file name
     (repo / "data").mkdir(parents=True)
     shutil.copy(parquet, repo / "data" / "test-00000-of-00001.parquet")
-    import_hf_sources(HFSourceRequest(str(repo), str(tmp_path / "d"), split="test"))
+    import_hf_sources(ImportRequest(hf_dataset=str(repo), out=str(tmp_path / "d"), split="test"))
     manifests = [(tmp_path / d / "manifest.jsonl").read_text() for d in "abcd"]
     assert manifests[0] == manifests[1]
     assert manifests[2] == manifests[0].replace(str(parquet), str(saved))
@@ -163,17 +163,17 @@ def test_a_hub_dataset_through_the_standin(parquet, tmp_path, monkeypatch):
                         repo_type="dataset")
         api.upload_file(path_or_fileobj=str(parquet), path_in_repo="data/test-00000-of-00001.parquet",
                         repo_id="jp1924/AudioCaps", repo_type="dataset")
-        local = import_hf_sources(HFSourceRequest(str(parquet), str(tmp_path / "local"), limit=2))
+        local = import_hf_sources(ImportRequest(hf_dataset=str(parquet), out=str(tmp_path / "local"), limit=2))
         for streaming in (False, True):
             out = tmp_path / f"hub{int(streaming)}"
-            result = import_hf_sources(HFSourceRequest("jp1924/AudioCaps", str(out), split="test", limit=2,
+            result = import_hf_sources(ImportRequest(hf_dataset="jp1924/AudioCaps", out=str(out), split="test", limit=2,
                                                        streaming=streaming))
             assert [(r.id, r.sha256, r.extra["captions"]) for r in result.records] == [
                 (r.id, r.sha256, r.extra["captions"]) for r in local.records]
             assert {r.extra["hf_dataset"] for r in result.records} == {"jp1924/AudioCaps"}
         assert any(path.endswith("/data/test-00000-of-00001.parquet") for _, path in hub.state.requests)
         with pytest.raises(SourceDatasetError, match=r"^nobody/nothing: cannot open dataset") as err:
-            import_hf_sources(HFSourceRequest("nobody/nothing", str(tmp_path / "none")))
+            import_hf_sources(ImportRequest(hf_dataset="nobody/nothing", out=str(tmp_path / "none")))
         assert "\n" not in str(err.value)
 
 
@@ -194,7 +194,7 @@ def test_columns_presets_and_overrides():
     with pytest.raises(SourceDatasetError, match="no audio column 'wave'"):
         resolve_columns("x/y", ["audio", "text"], audio="wave")
     with pytest.raises(ValueError, match="unknown preset"):
-        HFSourceRequest("x/y", "out", preset="audioset")
+        ImportRequest(hf_dataset="x/y", out="out", preset="audioset")
 
 
 def test_file_stems_are_safe_and_distinct():
@@ -210,7 +210,7 @@ def test_unreadable_rows_do_not_stop_the_import(tmp_path):
             {"youtube_id": "ok", "start_time": 1, "audio": {"bytes": _encoded(_clip(6, 0.5), "WAV"), "path": None},
              "caption": "z"}]
     path = _write_parquet(rows, tmp_path / "d.parquet")
-    result = import_hf_sources(HFSourceRequest(str(path), str(tmp_path / "out")))
+    result = import_hf_sources(ImportRequest(hf_dataset=str(path), out=str(tmp_path / "out")))
     assert [r.id for r in result.records] == ["ok_1"]
     assert sorted(r.reason for r in result.rejected) == ["empty id column(s) youtube_id",
                                                          "no audio bytes and audio path 'missing.wav' not found"]
@@ -219,7 +219,7 @@ def test_unreadable_rows_do_not_stop_the_import(tmp_path):
 
 def test_a_missing_local_dataset_is_one_line_without_a_hub_hint(tmp_path):
     with pytest.raises(SourceDatasetError) as err:
-        import_hf_sources(HFSourceRequest(str(tmp_path / "none.parquet"), str(tmp_path / "out")))
+        import_hf_sources(ImportRequest(hf_dataset=str(tmp_path / "none.parquet"), out=str(tmp_path / "out")))
     text = str(err.value)
     assert text.startswith(f"{tmp_path / 'none.parquet'}: cannot open dataset") and "Hub" not in text
     assert "\n" not in text
