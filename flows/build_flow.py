@@ -178,6 +178,7 @@ def build_fakesound(
     seed: int = R.seed,
     recipe: RecipeName = R.recipe,  # type: ignore[valid-type]
     grounding: str | None = R.grounding,
+    grounding_model: str | None = R.grounding_model,
     checkpoint: str | None = R.checkpoint,
     steps: int | None = R.steps,
     guidance: float | None = R.guidance,
@@ -195,9 +196,9 @@ def build_fakesound(
     Every parameter but ``task_runner`` / ``dask_address`` is a field of :class:`pipeline.requests.BuildRequest`.
     """
     request = BuildRequest(out=out, sources=sources, demo=demo, clips=clips, kit=kit, seed=seed, recipe=recipe,
-                           grounding=grounding, checkpoint=checkpoint, steps=steps, guidance=guidance,
-                           audiosr=audiosr, audiosr_steps=audiosr_steps, batch_size=batch_size, device=device,
-                           chunk_size=chunk_size, workers=workers).absolute()
+                           grounding=grounding, grounding_model=grounding_model, checkpoint=checkpoint, steps=steps,
+                           guidance=guidance, audiosr=audiosr, audiosr_steps=audiosr_steps, batch_size=batch_size,
+                           device=device, chunk_size=chunk_size, workers=workers).absolute()
     resolved = recipe_for(request)  # unknown recipe or a setting that does not apply: refused before any task
     logger = get_run_logger()
     logger.info("building %s with %s (seed %d)", request.out, request.recipe, request.seed)

@@ -13,13 +13,7 @@ from grounding.results import GroundingResult
 from grounding.tag_checkpoint import DEFAULT_TAG_MODEL, load_tag_checkpoint
 from grounding.tag_model import TAG_FRAME_S, TagGroundingModel
 from pipeline.audio_io import resample
-
-
-def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"``: CUDA when available, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+from pipeline.devices import resolve_device
 
 
 class TagGrounder:
@@ -34,7 +28,7 @@ class TagGrounder:
     @classmethod
     def from_pretrained(cls, id_or_path: str | os.PathLike = DEFAULT_TAG_MODEL, device: str = "auto") -> TagGrounder:
         """Load a hub id or local folder (see :func:`grounding.tag_checkpoint.load_tag_checkpoint`)."""
-        model, tokenizer = load_tag_checkpoint(id_or_path, pick_device(device))
+        model, tokenizer = load_tag_checkpoint(id_or_path, resolve_device(device))
         return cls(model, tokenizer)
 
     @property

@@ -46,8 +46,13 @@ class BuildRequest(Request):
                           only="demo")
     seed: int = opt(0, "seed of every random choice (same inputs + seed -> same bytes)")
     recipe: str = opt(DEFAULT_RECIPE, "recipe: backends, region policy and output rate (see README)")
-    grounding: str | None = opt(None, "grounding results JSON (unset: the energy-based fallback for every clip)",
-                                only="build")
+    grounding: str | None = opt(None, "grounding results JSON (unset: grounding_model, else the energy-based "
+                                      "fallback for every clip)", only="build")
+    grounding_model: str | None = opt(None, "ground each clip's caption while building, when no grounding file is "
+                                            "given: `tag` (the default TAG checkpoint), a TAG checkpoint (hub id or "
+                                            "local folder), or `energy`; a clip it finds nothing in takes the "
+                                            "energy/random fallback (unset: the fallback for every clip)",
+                                      only="build")
     checkpoint: str | None = opt(None, "inpainting checkpoint, hub id or local folder (unset: the recipe's)")
     steps: int | None = opt(None, "diffusion steps (unset: the recipe's)")
     guidance: float | None = opt(None, "classifier-free guidance scale (unset: the recipe's)")
@@ -69,13 +74,18 @@ class BuildRequest(Request):
                               f"{self.workers})")
         if not self.demo and (self.clips != BuildRequest.clips or self.kit is not None):
             raise ConfigError("`clips` and `kit` apply to demo builds only (a source manifest sets the clips)")
-        if self.demo and self.grounding is not None:
-            raise ConfigError("`grounding` does not apply to demo builds (the demo writes its own)")
+        if self.demo and (self.grounding is not None or self.grounding_model is not None):
+            raise ConfigError("`grounding` and `grounding_model` do not apply to demo builds (the demo writes its own)")
+        if self.grounding is not None and self.grounding_model is not None:
+            raise ConfigError("give `grounding` (a results file) or `grounding_model` (ground while building), "
+                              "not both")
 
     def absolute(self) -> BuildRequest:
         """The same request with its paths absolute (workers may start in another folder)."""
         paths = {n: str(Path(getattr(self, n)).absolute()) for n in ("out", "sources", "grounding", "kit")
                  if getattr(self, n) is not None}
+        if self.grounding_model is not None and Path(self.grounding_model).exists():  # a local checkpoint folder
+            paths["grounding_model"] = str(Path(self.grounding_model).absolute())
         return dataclasses.replace(self, **paths)
 
     def recipe_overrides(self) -> dict[str, Any]:
@@ -91,6 +101,8 @@ class BuildRequest(Request):
             data.pop(name)
         for name in ("sources", "grounding", "kit"):
             data[name] = Path(data[name]).name if data[name] else None
+        if self.grounding_model is not None and Path(self.grounding_model).is_absolute():  # a local folder, by name
+            data["grounding_model"] = Path(self.grounding_model).name
         return data
 
 

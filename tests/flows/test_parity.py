@@ -98,7 +98,11 @@ def test_build_flow_refuses_what_does_not_apply_before_any_task(tmp_path):
         run(out=str(tmp_path), sources="s.jsonl", steps=7)
     with pytest.raises(ConfigError, match="apply to demo builds only"):
         run(out=str(tmp_path), sources="s.jsonl", clips=10)
-    with pytest.raises(ConfigError, match="does not apply to demo builds"):
+    with pytest.raises(ConfigError, match="do not apply to demo builds"):
         run(out=str(tmp_path), demo=True, grounding="g.json")
+    with pytest.raises(ConfigError, match="do not apply to demo builds"):
+        run(out=str(tmp_path), demo=True, grounding_model="tag")
+    with pytest.raises(ConfigError, match="not both"):
+        run(out=str(tmp_path), sources="s.jsonl", grounding="g.json", grounding_model="tag")
     with pytest.raises(ParameterTypeError):  # the UI's recipe choices: a typo is refused when the run is created
         build_fakesound.validate_parameters({"out": "o", "recipe": "fakesound-trian"})
