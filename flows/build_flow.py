@@ -15,9 +15,9 @@ itself (tasks, progress, counts, failed jobs, logs), so the run the README tells
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +28,9 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import unmapped
 
+from flows.artifacts import artifact_key
 from flows.build import STAGES, recipe_for
+from listen.config import listen_command
 from pipeline import engine
 from pipeline.corpus import count_table
 from pipeline.engine import BuildContext, BuildIncomplete, ClipJob, JobResult, classify, run_jobs
@@ -94,13 +96,6 @@ def _label(chunk: list[ClipJob]) -> str:
     return first if first == last else f"{first}..{last}"
 
 
-def artifact_key(kind: str, out: str) -> str:
-    """An artifact key of this corpus (keys allow lowercase letters, digits and dashes)."""
-    name = re.sub(r"[^a-z0-9]+", "-", Path(out).name.lower()).strip("-") or "corpus"
-    digest = hashlib.sha256(str(Path(out).absolute()).encode()).hexdigest()[:8]
-    return f"fakesound-{kind}-{name[:40]}-{digest}"
-
-
 def prefect_executor(runner: Any, out: str):
     """An executor that maps chunks onto Prefect task runs of ``runner`` and reports progress as an artifact."""
 
@@ -128,7 +123,8 @@ def prefect_executor(runner: Any, out: str):
     return execute
 
 
-def _task_runner(kind: str, workers: int, dask_address: str | None) -> Any:
+def _task_runner(kind: str, workers: int, dask_address: str | None, gpu: bool = False) -> Any:
+    """The Prefect task runner; a local Dask cluster on a GPU machine gets one worker per GPU (dask-cuda)."""
     if kind == "threads":
         if dask_address:
             raise ConfigError("`dask_address` applies to task_runner=dask only")
@@ -140,8 +136,37 @@ def _task_runner(kind: str, workers: int, dask_address: str | None) -> Any:
             if workers != R.workers:
                 raise ConfigError("`workers` does not apply with `dask_address` (the cluster has its own workers)")
             return DaskTaskRunner(address=dask_address)
+        if gpu:
+            return DaskTaskRunner(cluster_class=_local_cuda_cluster(), cluster_kwargs={"threads_per_worker": 1})
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
     raise ConfigError(f"unknown task runner {kind!r} (threads | dask)")
+
+
+def _local_cuda_cluster() -> str:
+    """dask-cuda's local cluster: one worker per visible GPU, each pinned to its own (``CUDA_VISIBLE_DEVICES``)."""
+    try:
+        import dask_cuda  # noqa: F401
+    except ImportError:
+        raise EnvironmentProblem(
+            "task_runner=dask on a GPU machine needs dask-cuda for one worker per GPU (`pip install dask-cuda`); "
+            "or start the workers yourself (one per GPU) and pass dask_address") from None
+    return "dask_cuda.LocalCUDACluster"
+
+
+@contextmanager
+def one_run_per_folder(out: str) -> Iterator[None]:
+    """Hold the global concurrency limit of ``out`` (one slot, made on first use) while building into it: two runs
+    into one folder wait for each other instead of sweeping each other's temporary files and manifests."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.concurrency.sync import concurrency
+    from prefect.exceptions import ObjectAlreadyExists
+
+    name = artifact_key("folder", out)
+    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    with concurrency(name, occupy=1, strict=True):
+        yield
 
 
 def _publish(request: BuildRequest, records: list, rejections: list, failures: list) -> None:
@@ -202,7 +227,8 @@ def build_fakesound(
     resolved = recipe_for(request)  # unknown recipe or a setting that does not apply: refused before any task
     logger = get_run_logger()
     logger.info("building %s with %s (seed %d)", request.out, request.recipe, request.seed)
-    with _task_runner(task_runner, workers, dask_address) as runner:
+    gpu = engine.recipe_runtime(resolved, request.device)["device"] == "cuda"
+    with one_run_per_folder(request.out), _task_runner(task_runner, workers, dask_address, gpu) as runner:
         try:
             records, rejections = engine.build(request, resolved, STAGES, prefect_executor(runner, request.out))
             failures: list = []
@@ -212,4 +238,6 @@ def build_fakesound(
             raise
     _publish(request, records, rejections, failures)
     logger.info("%s: %d clips, %d rejected", request.out, len(records), len(rejections))
-    return {"out": request.out, "clips": len(records), "rejected": len(rejections)}
+    inspect = listen_command(request.out)
+    logger.info("inspect it and run a listening test: %s", inspect)
+    return {"out": request.out, "clips": len(records), "rejected": len(rejections), "inspect": inspect}

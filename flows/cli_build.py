@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flows.build import build, thread_executor
 from flows.cli_args import HelpFormatter, add_request_options, request_from_args
+from listen.config import listen_command
 from pipeline.corpus import format_summary
 from pipeline.engine import BuildIncomplete
 from pipeline.errors import Rejection
@@ -25,6 +26,7 @@ def _report(out: Path, records: list, rejections: list[Rejection], started: floa
         print(f"rejected: {rejection.item}: {rejection.reason}", file=sys.stderr)
     print(format_summary(records, rejections))
     print(f"corpus written to {out} in {time.perf_counter() - started:.1f} s")
+    print(f"inspect it and run a listening test: {listen_command(out)}")
     return 0
 
 

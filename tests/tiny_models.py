@@ -37,6 +37,8 @@ from transformers import (
     T5Config,
     T5EncoderModel,
     T5Tokenizer,
+    Wav2Vec2Config,
+    Wav2Vec2Model,
 )
 
 MAX_TOKENS = 32
@@ -262,3 +264,14 @@ def tag_checkpoint(folder: Path, seed: int = 0) -> Path:
 
     model, tokenizer = tag_model(folder / "build", seed)
     return save_tag_checkpoint(model, folder / "tag", tokenizer)
+
+
+def wav2vec2_folder(folder: Path, seed: int = 0) -> Path:
+    """A tiny wav2vec2 encoder (32 wide, 2 layers, the published 7-layer CNN strides) saved as a model folder."""
+    torch.manual_seed(seed)
+    config = Wav2Vec2Config(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, conv_dim=(16,) * 7,
+        num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+    )
+    Wav2Vec2Model(config).save_pretrained(folder)
+    return folder

@@ -145,3 +145,54 @@ def test_a_missing_donor_is_skipped_and_reported(tmp_path):
         sources = read_manifest(out / "sources" / "sources.jsonl")
         run_build(out, sources, out / "sources", get_recipe("weight-free"), seed=SEED)
     assert [r.stage for r in caught.value.rejections] == ["donor"] and str(missing) == caught.value.rejections[0].item
+
+
+@pytest.mark.timeout(600)
+def test_two_runs_into_one_folder_take_turns(prefect_api, tmp_path):
+    import threading
+
+    from prefect.client.orchestration import get_client
+
+    out = tmp_path / "corpus"
+    states = []
+
+    def run():
+        states.append(build_fakesound(out=str(out), demo=True, clips=8, seed=SEED, chunk_size=1, return_state=True))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [s.is_completed() for s in states] == [True, True]
+    with get_client(sync_client=True) as client:
+        limit = client.read_global_concurrency_limit_by_name(artifact_key("folder", str(out)))
+    assert limit.limit == 1 and limit.active_slots == 0
+    task_counts = sorted(len(_runs(state.state_details.flow_run_id)[0]) for state in states)
+    assert task_counts == [0, 4]  # the second waited for the first, then found every job finished
+    assert len(read_manifest(out / "manifest.jsonl")) == 8
+
+
+def test_local_dask_cluster_on_a_gpu_machine_is_one_worker_per_gpu(monkeypatch):
+    import builtins
+    import sys
+    import types
+
+    from pipeline.errors import EnvironmentProblem
+
+    real_import = builtins.__import__
+
+    def no_dask_cuda(name, *args, **kwargs):
+        if name == "dask_cuda":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask_cuda)
+    with pytest.raises(EnvironmentProblem, match="dask-cuda for one worker per GPU"):
+        build_flow._task_runner("dask", 2, None, gpu=True)
+    fake = types.ModuleType("dask_cuda")
+    fake.LocalCUDACluster = type("LocalCUDACluster", (), {})  # stands in: no GPU and no dask-cuda here
+    monkeypatch.setitem(sys.modules, "dask_cuda", fake)
+    monkeypatch.setattr(builtins, "__import__", real_import)
+    runner = build_flow._task_runner("dask", 2, None, gpu=True)
+    assert runner.cluster_class == "dask_cuda.LocalCUDACluster" and runner.cluster_kwargs == {"threads_per_worker": 1}

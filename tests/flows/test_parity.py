@@ -18,6 +18,7 @@ from flows.ground_flow import ground_sources_flow
 from flows.hub import push_to_hub
 from flows.sources_flow import import_sources, restore_fakesound_reals
 from grounding.job import GroundRequest
+from listen.config import ListenRequest
 from pipeline.errors import ConfigError
 from pipeline.fakesound_reals import RestoreRealsRequest
 from pipeline.requests import BuildRequest, ImportRequest, PushRequest
@@ -67,7 +68,7 @@ def test_cli_options_and_flow_parameters_are_the_request_fields(flow, request_cl
 
 def test_every_cli_option_is_described_and_help_shows_defaults():
     for command in ("demo", "build", "import-sources", "restore-reals", "ground", "train", "detect", "benchmark",
-                    "push", "serve"):
+                    "push", "serve", "listen"):
         parser = _subcommand(command)
         for action in parser._actions:
             if action.dest != "help":
@@ -106,3 +107,16 @@ def test_build_flow_refuses_what_does_not_apply_before_any_task(tmp_path):
         run(out=str(tmp_path), sources="s.jsonl", grounding="g.json", grounding_model="tag")
     with pytest.raises(ParameterTypeError):  # the UI's recipe choices: a typo is refused when the run is created
         build_fakesound.validate_parameters({"out": "o", "recipe": "fakesound-trian"})
+
+
+def test_listen_options_are_the_listen_request_fields():
+    """`fakesound listen` is a local server, not a flow: its options are still one request's fields."""
+    fields = {f.name: f.default for f in dataclasses.fields(ListenRequest)}
+    assert _cli_options("listen") == fields
+
+
+def test_benchmark_takes_human_answers_alone_and_refuses_nothing_to_score():
+    assert BenchmarkRequest(out="b", human_answers=["a.sqlite"]).checkpoints is None
+    for partial in ({"checkpoints": ["c"]}, {"manifests": ["m"]}, {}):
+        with pytest.raises(ConfigError, match="checkpoints with manifests, listening-test answer files"):
+            BenchmarkRequest(out="b", **partial)
