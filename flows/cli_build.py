@@ -44,7 +44,8 @@ def _build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     sources, root = load_sources(args.sources)
     recipe = get_recipe(args.recipe, steps=args.steps, guidance=args.guidance, checkpoint=args.checkpoint,
-                        audiosr=args.audiosr, audiosr_steps=args.audiosr_steps)
+                        audiosr=args.audiosr, audiosr_steps=args.audiosr_steps, n_candidates=args.n_candidates,
+                        clap=args.clap)
     records, rejections = run_build(
         args.out, sources, root, recipe, args.seed, args.grounding, source_donors(sources, root, seed=args.seed),
         device=args.device, executor=thread_executor(args.workers, progress=not args.quiet), batch_size=args.batch_size,
@@ -80,6 +81,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--audiosr", default=None, help="AudioSR checkpoint: hub id, folder or pytorch_model.bin")
     build.add_argument("--audiosr-steps", type=int, default=None, help="override the recipe's AudioSR steps")
     build.add_argument("--batch-size", type=int, default=None, help="clips per generator call")
+    build.add_argument("--n-candidates", type=int, default=None, help="candidates per clip, best by CLAP (default 3)")
+    build.add_argument("--clap", default=None,
+                       help="CLAP checkpoint for best-of-N (AudioLDM default: laion/clap-htsat-unfused)")
     build.add_argument("--device", default="auto")
     build.add_argument("--workers", type=int, default=2)
     build.add_argument("--quiet", action="store_true")

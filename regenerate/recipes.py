@@ -41,7 +41,7 @@ class Recipe:
         return dataclasses.asdict(self)
 
 
-_AUDIOLDM2 = {"checkpoint": "cvssp/audioldm2", "steps": 100, "guidance": 3.5, "eta": 1.0, "margin_s": 0.0}
+_AUDIOLDM2 = {"checkpoint": "cvssp/audioldm2", "steps": 200, "guidance": 2.5, "eta": 1.0, "margin_s": 0.0}
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
@@ -74,7 +74,7 @@ RECIPES: dict[str, Recipe] = {
             region_min_s=None,
             region_max_s=None,
             loudness_match=True,
-            params={"checkpoint": "cvssp/audioldm-s-full-v2", "steps": 100, "guidance": 2.5, "eta": 1.0,
+            params={"checkpoint": "cvssp/audioldm-s-full-v2", "steps": 200, "guidance": 2.5, "eta": 1.0,
                     "margin_s": 0.0, "audiosr": None},
         ),
     )

@@ -25,6 +25,7 @@ from tokenizers.pre_tokenizers import ByteLevel
 from transformers import (
     ClapAudioConfig,
     ClapConfig,
+    ClapFeatureExtractor,
     ClapModel,
     ClapTextConfig,
     ClapTextModelWithProjection,
@@ -124,6 +125,46 @@ def clap_text_config(vocab_size: int) -> ClapTextConfig:
     )
 
 
+def clap_feature_extractor() -> ClapFeatureExtractor:
+    """CLAP's feature extractor with a hop long enough that 10 s give 61 frames (the tiny HTSAT takes <= 64)."""
+    return ClapFeatureExtractor(feature_size=64, hop_length=8000)
+
+
+def clap_model(vocab_size: int) -> ClapModel:
+    """A tiny full CLAP (text and HTSAT audio towers) for a tokenizer of ``vocab_size``."""
+    return ClapModel(
+        ClapConfig(
+            text_config=clap_text_config(vocab_size).to_dict(),
+            audio_config=ClapAudioConfig(
+                spec_size=64,
+                window_size=4,
+                num_mel_bins=64,
+                intermediate_size=16,
+                depths=[1, 1],
+                num_attention_heads=[1, 1],
+                num_hidden_layers=2,
+                hidden_size=16,
+                patch_embeds_hidden_size=8,
+                projection_dim=16,
+                patch_size=2,
+                patch_stride=2,
+                patch_embed_input_channels=4,
+            ).to_dict(),
+            projection_dim=16,
+        )
+    ).eval()
+
+
+def save_clap(folder: Path, seed: int = 0) -> Path:
+    """A tiny CLAP checkpoint in the published ``laion/clap-*`` layout (model, tokenizer, feature extractor)."""
+    torch.manual_seed(seed)
+    tokenizer = roberta_tokenizer(folder / "roberta_vocab")
+    clap_model(len(tokenizer)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    clap_feature_extractor().save_pretrained(folder)
+    return folder
+
+
 def audioldm_components(folder: Path, seed: int = 0) -> dict[str, Any]:
     """vae, unet, text_encoder, tokenizer, vocoder, scheduler of a tiny AudioLDM (CLAP text -> FiLM)."""
     torch.manual_seed(seed)
@@ -159,27 +200,7 @@ def audioldm2_components(folder: Path, seed: int = 0) -> dict[str, Any]:
     torch.manual_seed(seed)
     tokenizer = roberta_tokenizer(folder / "roberta_vocab")
     tokenizer_2 = t5_tokenizer()
-    clap = ClapModel(
-        ClapConfig(
-            text_config=clap_text_config(len(tokenizer)).to_dict(),
-            audio_config=ClapAudioConfig(
-                spec_size=64,
-                window_size=4,
-                num_mel_bins=64,
-                intermediate_size=16,
-                depths=[1, 1],
-                num_attention_heads=[1, 1],
-                num_hidden_layers=2,
-                hidden_size=16,
-                patch_embeds_hidden_size=8,
-                projection_dim=16,
-                patch_size=2,
-                patch_stride=2,
-                patch_embed_input_channels=4,
-            ).to_dict(),
-            projection_dim=16,
-        )
-    )
+    clap = clap_model(len(tokenizer))
     t5 = T5EncoderModel(T5Config(vocab_size=len(tokenizer_2), d_model=24, d_ff=32, d_kv=8, num_heads=2, num_layers=1))
     gpt2 = GPT2LMHeadModel(
         GPT2Config(n_embd=16, n_head=2, n_layer=1, vocab_size=64, n_positions=64, bos_token_id=0, eos_token_id=0)
@@ -209,6 +230,7 @@ def audioldm2_components(folder: Path, seed: int = 0) -> dict[str, Any]:
         "tokenizer_2": tokenizer_2,
         "vocoder": vocoder(),
         "scheduler": scheduler(),
+        "feature_extractor": clap_feature_extractor(),
     }
 
 

@@ -15,17 +15,20 @@ from pipeline.audio_io import resample
 from pipeline.errors import RejectedInput
 from pipeline.splice import fit_length
 from pipeline.timemath import segment_to_samples
-from regenerate.audioldm.inpainter import LatentInpainter
+from regenerate.audioldm.inpainter import InpaintOptions, LatentInpainter
 from regenerate.base import RegionRequest, RegionResult
 from regenerate.recipes import Recipe
 
-#: Defaults of the original code where a recipe does not set a value (AudioLDM ``generate_sample_masked``:
-#: 200 DDIM steps, eta 1.0; guidance 2.5 for AudioLDM, 3.5 for AudioLDM 2).
+#: Defaults of upstream's inpainting entry points where a recipe does not set a value: AudioLDM and AudioLDM 2
+#: ``super_resolution_and_inpainting`` (200 DDIM steps, guidance 2.5, 3 candidates ranked by CLAP) calling
+#: ``generate_sample_masked`` / ``generate_batch_masked`` (eta 1.0). FakeSound publishes no generation settings
+#: of its own and points to these repositories.
 DEFAULTS: dict[str, dict[str, Any]] = {
     "audioldm": {"checkpoint": "cvssp/audioldm-s-full-v2", "steps": 200, "guidance": 2.5},
-    "audioldm2": {"checkpoint": "cvssp/audioldm2", "steps": 200, "guidance": 3.5},
+    "audioldm2": {"checkpoint": "cvssp/audioldm2", "steps": 200, "guidance": 2.5},
 }
 DEFAULT_ETA = 1.0
+DEFAULT_CANDIDATES = 3
 #: The models were trained on 10.24 s clips: longer clips are inpainted in a window of this length around the region.
 MAX_WINDOW_S = 10.24
 #: Context kept on each side of the region when it is sent through AudioSR.
@@ -68,6 +71,7 @@ class InpaintRegenerator:
         audiosr: str | None = None,
         audiosr_steps: int = 50,
         max_window_s: float = MAX_WINDOW_S,
+        options: InpaintOptions | None = None,
     ):
         if steps < 1 or batch_size < 1 or margin_s < 0:
             raise ValueError(f"need steps >= 1, batch_size >= 1, margin_s >= 0 (got {steps}, {batch_size}, {margin_s})")
@@ -82,6 +86,7 @@ class InpaintRegenerator:
         self.audiosr = audiosr
         self.audiosr_steps = int(audiosr_steps)
         self.max_window_s = float(max_window_s)
+        self.options = options or InpaintOptions()
 
     def info(self, seed: int) -> dict[str, Any]:
         """Manifest fields of one result."""
@@ -93,6 +98,10 @@ class InpaintRegenerator:
             "eta": self.eta,
             "seed": int(seed),
             "margin_s": self.margin_s,
+            "n_candidates": self.options.n_candidates,
+            "clap": self.options.scorer.name if self.options.scorer else None,
+            "posterior": self.options.posterior,
+            "final_reset": self.options.final_reset,
             "audiosr": self.audiosr,
             "audiosr_steps": self.audiosr_steps if self.audiosr else None,
         }
@@ -111,7 +120,7 @@ class InpaintRegenerator:
         for group in groups.values():
             for first in range(0, len(group), self.batch_size):
                 chunk = group[first : first + self.batch_size]
-                decoded = self.inpainter.inpaint(
+                decoded = self.inpainter.inpaint_detailed(
                     [j.window for j in chunk],
                     [j.region for j in chunk],
                     [requests[j.index].caption for j in chunk],
@@ -120,9 +129,12 @@ class InpaintRegenerator:
                     guidance=self.guidance,
                     eta=self.eta,
                     margin_s=self.margin_s,
+                    options=self.options,
                 )
-                for job, wave in zip(chunk, decoded, strict=True):
-                    results[job.index] = self._finish(requests[job.index], job, wave)
+                for job, done in zip(chunk, decoded, strict=True):
+                    result = self._finish(requests[job.index], job, done.audio)
+                    result.info |= {"candidate": done.candidate, "clap_score": done.clap_score}
+                    results[job.index] = result
         return [r for r in results if r is not None]
 
     def _job(self, index: int, request: RegionRequest) -> _Job:
@@ -188,7 +200,16 @@ def create_inpaint_regenerator(backend: str, recipe: Recipe, device: str = "auto
         from regenerate.audioldm.audioldm1 import AudioLDMInpainter as Inpainter
     else:
         from regenerate.audioldm.audioldm2 import AudioLDM2Inpainter as Inpainter  # type: ignore[assignment]
-    inpainter = Inpainter.from_pretrained(checkpoint, device=device)
+    extra = {"unconditional": str(_param(recipe, backend, "unconditional", "zeros"))} if backend == "audioldm2" else {}
+    inpainter = Inpainter.from_pretrained(checkpoint, device=device, **extra)
+    n_candidates = int(_param(recipe, backend, "n_candidates", DEFAULT_CANDIDATES))
+    clap = _param(recipe, backend, "clap", None)
+    options = InpaintOptions(
+        n_candidates=n_candidates,
+        scorer=inpainter.clap_scorer(clap) if n_candidates > 1 else None,
+        posterior=str(_param(recipe, backend, "posterior", "sample")),
+        final_reset=bool(_param(recipe, backend, "final_reset", True)),
+    )
     audiosr = recipe.params.get("audiosr")
     upsampler = None
     if audiosr:
@@ -208,4 +229,5 @@ def create_inpaint_regenerator(backend: str, recipe: Recipe, device: str = "auto
         upsampler=upsampler,
         audiosr=audiosr or None,
         audiosr_steps=int(recipe.params.get("audiosr_steps") or 50),
+        options=options,
     )

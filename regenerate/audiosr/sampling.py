@@ -7,6 +7,7 @@ from diffusers import DDIMScheduler
 
 from regenerate.audiosr.model import UNCONDITIONAL_LATENT_VALUE
 from regenerate.audiosr.unet import AudioSRUNet
+from regenerate.ddim import DDIMSchedule, RowNoise
 
 #: DDIM ``eta`` upstream's ``generate_batch`` uses by default (fully stochastic DDIM steps).
 DEFAULT_ETA = 1.0
@@ -51,13 +52,20 @@ def sample_latents(
 ) -> torch.Tensor:
     """Denoise from Gaussian noise shaped like ``cond`` (``[B, C, T, F]``, float32); returns the final latent.
 
-    ``generator`` (a CPU generator) draws the initial noise and every DDIM step's noise.
+    ``generator`` (a CPU generator) draws the initial noise and every DDIM step's noise, in that order; the step
+    coefficients are host floats, so no step waits for the device.
     """
     if not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be in 1..{MAX_STEPS}, got {steps}")
-    scheduler.set_timesteps(steps, device=cond.device)
-    latents = torch.randn(cond.shape, generator=generator, dtype=torch.float32).to(cond.device)
-    for t in scheduler.timesteps:
-        velocity = guided_velocity(unet, latents, t, cond, uncond, guidance)
-        latents = scheduler.step(velocity, t, latents, eta=eta, generator=generator).prev_sample
+    schedule = DDIMSchedule.make(scheduler.alphas_cumprod, steps, eta)
+    noise = RowNoise([generator], cond.device)
+    shape = tuple(cond.shape)
+    latents = noise.draw(shape).reshape(shape)  # one generator: the stream of torch.randn(shape, generator=...)
+    for index, t in enumerate(schedule.timesteps):
+        timestep = torch.full((), t, dtype=torch.long, device=cond.device)
+        velocity = guided_velocity(unet, latents, timestep, cond, uncond, guidance)
+        step_noise = None
+        if schedule.sigmas[index] > 0:
+            step_noise = noise.draw(shape).reshape(shape)
+        latents = schedule.step(latents, velocity, index, step_noise, v_prediction=True)
     return latents

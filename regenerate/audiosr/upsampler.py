@@ -64,7 +64,10 @@ class AudioSRUpsampler:
         self.low_band_source = low_band_source
         self.device = _device(device)
         self.dtype = dtype or (torch.float16 if self.device.type == "cuda" else torch.float32)
-        self.model = model.to(self.device, self.dtype).eval()
+        # Only the UNet runs in ``dtype``; VAE, condition encoder, vocoder and ``scale_factor`` stay float32 as
+        # upstream runs them (fp16 overflows there, and fp16 rounding in the vocoder is a learnable artefact).
+        self.model = model.to(self.device, torch.float32).eval()
+        self.model.unet.to(self.dtype)
         self.scheduler = scheduler or build_scheduler(model.config)
         self.chunk = round(chunk_seconds * self.sample_rate)
         self.overlap = round(overlap_seconds * self.sample_rate)
@@ -163,7 +166,7 @@ class AudioSRUpsampler:
 
         mel = self._generate_mel(lowpass_mel, generator, steps, guidance, eta)
         mel = F.replace_low_mel_bins(mel, lowpass_mel)
-        generated = self.model.vocoder(mel[:, 0].to(self.dtype)).float()[0, : len(padded)].cpu().numpy()
+        generated = self.model.vocoder(mel[:, 0].float()).float()[0, : len(padded)].cpu().numpy()
         generated, _ = F.replace_low_band(generated, padded if self.low_band_source == "input" else lowpassed)
         return F.restore_level(generated[: len(wave)], level)
 
@@ -172,13 +175,13 @@ class AudioSRUpsampler:
     ) -> torch.Tensor:
         """Low-pass log-mel ``[B, frames, mels]`` -> generated log-mel ``[B, 1, frames, mels]`` (float32)."""
         model, scale = self.model, float(self.model.scale_factor)
-        posterior = model.cond_encoder(lowpass_mel[:, None].to(self.dtype))
+        posterior = model.cond_encoder(lowpass_mel[:, None].float())
         cond = posterior.sample(generator=generator).float() * scale
         latents = sample_latents(
             model.unet, self.scheduler, cond, unconditional_like(cond, scale),
             steps=steps, guidance=guidance, generator=generator, eta=eta,
         )  # fmt: skip
-        return model.vae.decode((latents / scale).to(self.dtype)).sample.float()
+        return model.vae.decode((latents / scale).float()).sample.float()
 
 
 def _check_schedule(official: dict[str, torch.Tensor], scheduler: DDIMScheduler, path: object) -> None:

@@ -77,13 +77,19 @@ def test_regenerated_region_splices_with_bit_identical_outside(ldm1, clip):
         "eta": 0.0,
         "seed": 3,
         "margin_s": 0.08,
+        "n_candidates": 1,
+        "clap": None,
+        "posterior": "sample",
+        "final_reset": True,
         "audiosr": None,
         "audiosr_steps": None,
+        "candidate": 0,
+        "clap_score": None,
     }
     fake = splice(clip, result.audio, region, RATE, loudness_match=True)
     assert np.array_equal(fake[:start], clip[:start]) and np.array_equal(fake[stop:], clip[stop:])
     assert not np.allclose(fake[start:stop], clip[start:stop], atol=1e-3)
-    assert rms(fake[start:stop]) == pytest.approx(rms(clip[start:stop]), rel=1e-3)
+    assert rms(fake[start:stop]) == pytest.approx(rms(clip[start:stop]), rel=1e-2)  # noise peaks clip at full scale
 
 
 def test_batch_groups_by_length_and_equals_single_calls(ldm1, clip):
@@ -175,19 +181,22 @@ def test_loaded_checkpoint_gives_the_same_audio(backend, parts, checkpoints, cli
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())  # weights loaded, not re-drawn
 
 
-def test_factory_reads_recipe_params(checkpoints):
-    recipe = get_recipe("fakesound-zeroshot", checkpoint=str(checkpoints["audioldm"]), margin_s=0.12)
+def test_factory_reads_recipe_params(checkpoints, tmp_path):
+    clap = str(tiny_models.save_clap(tmp_path / "clap"))
+    recipe = get_recipe("fakesound-zeroshot", checkpoint=str(checkpoints["audioldm"]), margin_s=0.12, clap=clap)
     made = create_regenerators(recipe, device="cpu")
     regen = made["audioldm"]
     assert isinstance(regen, InpaintRegenerator) and regen.name == "audioldm"
-    assert (regen.steps, regen.guidance, regen.eta, regen.margin_s) == (100, 2.5, 1.0, 0.12)
+    assert (regen.steps, regen.guidance, regen.eta, regen.margin_s) == (200, 2.5, 1.0, 0.12)
+    assert regen.options.n_candidates == 3 and regen.options.scorer.name == clap  # upstream's best-of-3
     assert regen.upsampler is None and regen.checkpoint == str(checkpoints["audioldm"])
     easy = get_recipe("fakesound-easy")
     easy = dataclasses.replace(
         easy, params={**easy.params, "audiosr": None, "checkpoint": str(checkpoints["audioldm2"])}
     )
     regen2 = create_inpaint_regenerator("audioldm2", easy, device="cpu")
-    assert regen2.name == "audioldm2" and (regen2.steps, regen2.guidance) == (100, 3.5)
+    assert regen2.name == "audioldm2" and (regen2.steps, regen2.guidance) == (200, 2.5)
+    assert regen2.options.scorer.name == "text_encoder" and regen2.inpainter.unconditional == "zeros"
     # An AudioLDM 2 folder given to the AudioLDM backend is refused at start-up.
     with pytest.raises(CheckpointUnavailableError, match="AudioLDM2Pipeline"):
         create_inpaint_regenerator("audioldm", dataclasses.replace(easy, backends=("audioldm",)), device="cpu")
