@@ -23,6 +23,7 @@ the same latent size.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import string
@@ -116,11 +117,23 @@ def load_inpainter(name: str, checkpoint: str | None, device: str, dtype: torch.
     return cls(**parts).to(device, dtype)
 
 
+def float32_decoding(vae: Any) -> Any:
+    """A view of ``vae`` (the same parameters) whose ``decode`` casts latents to float32 first.
+
+    diffusers' AudioLDM pipelines make latents in the prompt embeddings' dtype (fp16 with ``--fp16``) and hand
+    them to the VAE, which stays float32 as in the inpainter: without the cast the first fp16 call fails with
+    "Input type (c10::Half) and bias type (float) should be the same"."""
+    view = copy.copy(vae)
+    decode = vae.decode
+    view.decode = lambda z, *args, **kwargs: decode(z.to(torch.float32), *args, **kwargs)
+    return view
+
+
 def text_to_audio_pipeline(inpainter) -> Any:
-    """diffusers' own pipeline over the same component objects."""
+    """diffusers' own pipeline over the same component objects (the VAE decoding in float32, as ours)."""
     from diffusers import AudioLDM2Pipeline, AudioLDMPipeline
 
-    common = {"vae": inpainter.vae, "unet": inpainter.unet, "vocoder": inpainter.vocoder}
+    common = {"vae": float32_decoding(inpainter.vae), "unet": inpainter.unet, "vocoder": inpainter.vocoder}
     common |= {"scheduler": inpainter.scheduler, "text_encoder": inpainter.text_encoder}
     common["tokenizer"] = inpainter.tokenizer
     if inpainter.generator_name == "audioldm":
@@ -195,25 +208,23 @@ def run_timed(fn: Callable[[Callable[..., None]], object], device: torch.device)
 def masking_overhead_s(inpainter, batch: int, num_samples: int, device: torch.device, repeats: int = 20) -> float:
     """Median seconds of the work an inpainting step adds to a text-to-audio step: fresh per-clip noise,
     re-noising the original latents to the step's timestep, and the masked merge (same calls as ``denoise``)."""
-    from diffusers.utils.torch_utils import randn_tensor
+    from regenerate.ddim import DDIMSchedule, RowNoise
 
     frames = inpainter.padded_frames(num_samples) // inpainter.vae_factor
     bins = inpainter.mel.config.n_mels // inpainter.vae_factor
-    shape = (batch, inpainter.unet.config.in_channels, frames, bins)
-    x0 = torch.randn(shape, device=device)
-    latents = torch.randn(shape, device=device)
+    shape = (inpainter.unet.config.in_channels, frames, bins)
+    x0 = torch.randn((batch, *shape), device=device)
+    latents = torch.randn((batch, *shape), device=device)
     mask = torch.zeros(batch, 1, frames, 1, dtype=torch.bool, device=device)
     mask[:, :, frames // 3 : frames // 2] = True
-    generators = [torch.Generator("cpu").manual_seed(i) for i in range(batch)]
-    inpainter.scheduler.set_timesteps(100, device=device)
-    t = inpainter.scheduler.timesteps[50]
+    noise = RowNoise([torch.Generator("cpu").manual_seed(i) for i in range(batch)], device)
+    schedule = DDIMSchedule.make(inpainter.scheduler.alphas_cumprod, 100, 1.0)
     times = []
     for _ in range(repeats):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         start = time.perf_counter()
-        noise = randn_tensor(shape, generator=generators, device=device, dtype=torch.float32)
-        known = inpainter.scheduler.add_noise(x0, noise, t.reshape(1))
+        known = schedule.q_sample(x0, 50, noise.draw(shape))
         torch.where(mask, latents, known)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
