@@ -7,7 +7,7 @@ from diffusers import DDIMScheduler
 
 from regenerate.audiosr.model import UNCONDITIONAL_LATENT_VALUE
 from regenerate.audiosr.unet import AudioSRUNet
-from regenerate.ddim import DDIMSchedule, RowNoise
+from regenerate.ddim import DDIMSchedule, FixedNoise, RowNoise
 
 #: DDIM ``eta`` upstream's ``generate_batch`` uses by default (fully stochastic DDIM steps).
 DEFAULT_ETA = 1.0
@@ -47,25 +47,24 @@ def sample_latents(
     *,
     steps: int,
     guidance: float,
-    generator: torch.Generator,
+    noise: RowNoise | FixedNoise,
     eta: float = DEFAULT_ETA,
 ) -> torch.Tensor:
     """Denoise from Gaussian noise shaped like ``cond`` (``[B, C, T, F]``, float32); returns the final latent.
 
-    ``generator`` (a CPU generator) draws the initial noise and every DDIM step's noise, in that order; the step
+    ``noise`` (one row per batch row) gives the initial noise and every DDIM step's noise, in that order; the step
     coefficients are host floats, so no step waits for the device.
     """
     if not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be in 1..{MAX_STEPS}, got {steps}")
     schedule = DDIMSchedule.make(scheduler.alphas_cumprod, steps, eta)
-    noise = RowNoise([generator], cond.device)
-    shape = tuple(cond.shape)
-    latents = noise.draw(shape).reshape(shape)  # one generator: the stream of torch.randn(shape, generator=...)
+    shape = tuple(cond.shape[1:])
+    latents = noise.draw(shape)
     for index, t in enumerate(schedule.timesteps):
         timestep = torch.full((), t, dtype=torch.long, device=cond.device)
         velocity = guided_velocity(unet, latents, timestep, cond, uncond, guidance)
         step_noise = None
         if schedule.sigmas[index] > 0:
-            step_noise = noise.draw(shape).reshape(shape)
+            step_noise = noise.draw(shape)
         latents = schedule.step(latents, velocity, index, step_noise, v_prediction=True)
     return latents

@@ -1,0 +1,234 @@
+"""Run the upstream packages on small inputs and save golden fixtures our implementation must reproduce.
+
+Runs ONLY in the isolated oracle environment (``bash tests/oracle/build_env.sh``: audiosr 0.0.7, audioldm 0.1.1 and
+their old numpy/librosa/transformers pins), never in the project venv, and imports nothing of the project except
+``golden_weights.py`` (NumPy only). Usage, from the repository root::
+
+    /work/oracle-venv/bin/python tests/oracle/make_golden.py --work /tmp/oracle-work --out tests/fixtures/oracle
+
+``--work`` is a scratch directory: upstream's CLAP loads a tokenizer (and a config) named ``roberta-base`` from
+the working directory, so a small local one is written there first (no hub access is needed or attempted).
+
+Every upstream parameter is overwritten with ``golden_weights.weight(upstream key, shape)``, so a fixture stores
+key names and shapes, not weights; our test rebuilds the same upstream-format state dict, converts it with our
+own key conversion and loads it. Upstream draws its noise from torch's global generator after its own
+``seed_everything(seed)``; every draw's shape is recorded with the first values, so our side regenerates the
+same stream from the seed and checks it did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from golden_weights import input_wave, weight
+
+AUDIOSR_SEED = 42
+AUDIOSR_SECONDS = 0.5
+AUDIOSR_STEPS = 4  # upstream indexes past its schedule unless steps divide 1000
+AUDIOSR_GUIDANCE = 3.5
+#: Upstream key prefixes our AudioSR conversion maps (the rest: CLAP, EMA, schedule buffers, is not inference).
+AUDIOSR_PREFIXES = ("model.diffusion_model.", "first_stage_model.", "cond_stage_models.0.")
+FINGERPRINT = 8
+
+
+def write_roberta_folder(work: Path) -> None:
+    """``./roberta-base``: a byte-level BPE vocabulary with RoBERTa's special tokens, and a one-layer config."""
+    from tokenizers.pre_tokenizers import ByteLevel
+    from transformers import RobertaConfig
+
+    folder = work / "roberta-base"
+    folder.mkdir(parents=True, exist_ok=True)
+    tokens = ["<s>", "<pad>", "</s>", "<unk>", *sorted(ByteLevel.alphabet()), "<mask>"]
+    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    (folder / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 512}))
+    RobertaConfig(vocab_size=len(tokens), num_hidden_layers=1, intermediate_size=64, max_position_embeddings=514,
+                  type_vocab_size=1, layer_norm_eps=1e-5).save_pretrained(folder)  # fmt: skip
+
+
+@contextmanager
+def recording_randn():
+    """Record every ``torch.randn`` draw (shape and first values) while upstream runs."""
+    draws: list[dict] = []
+    original = torch.randn
+
+    def randn(*args, **kwargs):
+        out = original(*args, **kwargs)
+        draws.append({"shape": list(out.shape), "first": out.flatten()[:FINGERPRINT].tolist()})
+        return out
+
+    torch.randn = randn
+    try:
+        yield draws
+    finally:
+        torch.randn = original
+
+
+@contextmanager
+def recording_choice():
+    """Record upstream's ``np.random.choice`` picks (the low-pass filter family)."""
+    picks: list[str] = []
+    original = np.random.choice
+
+    def choice(options, *args, **kwargs):
+        out = original(options, *args, **kwargs)
+        picks.append(str(out))
+        return out
+
+    np.random.choice = choice
+    try:
+        yield picks
+    finally:
+        np.random.choice = original
+
+
+def overwrite_parameters(model: torch.nn.Module, prefixes: tuple[str, ...]) -> dict[str, list[int]]:
+    """Give every parameter under ``prefixes`` its ``golden_weights.weight``; returns {key: shape}."""
+    shapes = {}
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.startswith(prefixes):
+                param.copy_(torch.from_numpy(weight(name, param.shape)))
+                shapes[name] = list(param.shape)
+    return shapes
+
+
+def tiny_audiosr_config():
+    """Upstream ``default_audioldm_config("basic")`` with tiny widths (GroupNorm 32 everywhere: widths >= 32)."""
+    import audiosr.utilities.model as upstream_model
+    from audiosr.utils import default_audioldm_config
+
+    config = default_audioldm_config("basic")
+    params = config["model"]["params"]
+    params["device"] = "cpu"
+    params["channels"] = 4
+    unet = params["unet_config"]["params"]
+    unet.update(in_channels=8, out_channels=4, model_channels=32, channel_mult=[1, 1], num_res_blocks=1,
+                attention_resolutions=[2], num_head_channels=16)  # fmt: skip
+    condition = params["cond_stage_config"]["concat_lowpass_cond"]["params"]
+    vaes = [params["first_stage_config"], condition["first_stage_config"]]
+    for vae in vaes:
+        vae["params"]["ddconfig"].update(ch=32, ch_mult=[1, 1, 2, 2], num_res_blocks=1, z_channels=4)
+        vae["params"]["embed_dim"] = 4
+        vae["params"].pop("reload_from_ckpt", None)
+    vocoder = upstream_model.get_vocoder_config_48k()
+    vocoder.update(upsample_initial_channel=32, resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3, 5]])
+    upstream_model.get_vocoder_config_48k = lambda: dict(vocoder)
+    ours = {  # the same architecture in our config's argument names (regenerate/audiosr/config.py)
+        "unet": {"in_channels": 8, "out_channels": 4, "model_channels": 32, "channel_mult": [1, 1],
+                 "num_res_blocks": 1, "attention_resolutions": [2], "num_head_channels": 16},
+        "vae": {"block_out_channels": [32, 32, 64, 64], "layers_per_block": 1, "latent_channels": 4,
+                "norm_num_groups": 32},
+        "vocoder": {"upsample_initial_channel": 32, "resblock_kernel_sizes": [3],
+                    "resblock_dilation_sizes": [[1, 3, 5]]},
+    }  # fmt: skip
+    return config, ours
+
+
+@contextmanager
+def soundfile_loading():
+    """torchaudio 2.11's ``load`` needs torchcodec (not installable offline): read the (float, 48 kHz) test file
+    with soundfile instead; upstream's 48 kHz -> 48 kHz resample is then an identity."""
+    import soundfile
+    import torchaudio
+
+    original = torchaudio.load
+
+    def load(path, *args, **kwargs):
+        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        return torch.from_numpy(data.T.copy()), rate
+
+    torchaudio.load = load
+    try:
+        yield
+    finally:
+        torchaudio.load = original
+
+
+def audiosr_golden(out: Path, work: Path) -> None:
+    """Upstream ``audiosr.super_resolution`` (``make_batch_for_super_resolution`` then ``generate_batch``) on a
+    0.5 s band-limited signal, tiny random model, 4 DDIM steps, guidance 3.5."""
+    import soundfile
+    from audiosr.latent_diffusion.models.ddpm import LatentDiffusion
+    from audiosr.pipeline import super_resolution
+
+    config, ours = tiny_audiosr_config()
+    torch.manual_seed(0)
+    model = LatentDiffusion(**config["model"]["params"]).eval()
+    shapes = overwrite_parameters(model, AUDIOSR_PREFIXES)
+    with torch.no_grad():
+        model.scale_factor.fill_(0.6)
+    wave = input_wave(round(AUDIOSR_SECONDS * 48000), 48000, seed=1)
+    stages: dict[str, object] = {}
+    postprocessing = model.postprocessing
+
+    def recording_postprocessing(out_batch, x_batch):
+        import librosa
+
+        x = x_batch[0, 0].cpu().numpy()
+        cut = model._get_cutoff_index_np(x)
+        gt, gen = librosa.stft(x), librosa.stft(out_batch[0, 0])
+        stages.update(cutoff_bin=int(cut), ratio=float(np.sum(np.abs(gt[cut])) / np.sum(np.abs(gen[cut]))))
+        stages["vocoder_peak"] = float(np.abs(out_batch).max())
+        return postprocessing(out_batch, x_batch)
+
+    model.postprocessing = recording_postprocessing
+    mel_replace = model.mel_replace_ops
+
+    def recording_mel_replace(samples, lowpass_mel):
+        stages["mel_cutoff_bin"] = int(model._locate_cutoff_freq(torch.exp(lowpass_mel[0])))
+        stages["generated_mel"] = [float(samples.mean()), float(samples.std())]
+        return mel_replace(samples, lowpass_mel)
+
+    model.mel_replace_ops = recording_mel_replace
+    path = work / "audiosr_input.wav"
+    soundfile.write(path, wave, 48000, subtype="FLOAT")
+    with soundfile_loading(), recording_randn() as draws, recording_choice() as picks:
+        result = super_resolution(model, str(path), seed=AUDIOSR_SEED, ddim_steps=AUDIOSR_STEPS,
+                                  guidance_scale=AUDIOSR_GUIDANCE)  # fmt: skip
+    result = np.asarray(result, dtype=np.float32).reshape(-1)
+    meta = {
+        "what": "upstream audiosr super_resolution, tiny random model, on golden_weights.input_wave(24000, 48000, 1)",
+        "seed": AUDIOSR_SEED, "seconds": AUDIOSR_SECONDS, "steps": AUDIOSR_STEPS, "guidance": AUDIOSR_GUIDANCE,
+        "eta": 1.0, "scale_factor": 0.6, "lowpass": picks, "stages": stages, "noise": draws, "config": ours,
+        "shapes": shapes,
+        "versions": versions(),
+    }  # fmt: skip
+    (out / "audiosr_tiny.json").write_text(json.dumps(meta))
+    np.savez_compressed(out / "audiosr_tiny.npz", output=result[: len(wave)])
+    print(f"audiosr: {len(shapes)} keys, {len(draws)} noise draws, filter {picks}, stages {stages}")
+
+
+def versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    return {p: md.version(p) for p in ("torch", "numpy", "librosa", "transformers", "audiosr", "audioldm")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", required=True, help="scratch working directory (gets ./roberta-base)")
+    parser.add_argument("--out", required=True, help="fixture folder, e.g. tests/fixtures/oracle")
+    args = parser.parse_args()
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(args.work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    torch.set_num_threads(1)
+    write_roberta_folder(work)
+    os.chdir(work)
+    audiosr_golden(out, work)
+
+
+if __name__ == "__main__":
+    main()
