@@ -26,7 +26,6 @@ import argparse
 import copy
 import json
 import statistics
-import string
 import tempfile
 import threading
 import time
@@ -37,31 +36,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from regenerate.debug_models import roberta_tokenizer, t5_tokenizer
+
 CONFIGS = Path(__file__).resolve().parent / "configs"
 CAPTION = "A dog barks twice while rain falls on a tin roof"
 
 
 # -- random-weight components from the published configs ------------------------------------------------------
-def byte_level_tokenizer(folder: Path, max_length: int):
-    """A RoBERTa-style byte-level tokenizer (256 byte tokens, no merges): any caption encodes, ids < 50265."""
-    from tokenizers.pre_tokenizers import ByteLevel
-    from transformers import RobertaTokenizer
-
-    tokens = ["<s>", "<pad>", "</s>", "<unk>", *sorted(ByteLevel.alphabet()), "<mask>"]
-    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    return RobertaTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=max_length)
-
-
-def char_t5_tokenizer(max_length: int):
-    """A character-level Unigram tokenizer with T5's special tokens."""
-    from transformers import T5Tokenizer
-
-    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
-    pieces += [(c, -1.0) for c in string.printable.strip()] + [("▁" + c, -1.5) for c in string.ascii_letters]
-    return T5Tokenizer(vocab=pieces, extra_ids=0, model_max_length=max_length)
-
-
 def build_audioldm(folder: Path) -> dict[str, Any]:
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import ClapTextConfig, ClapTextModelWithProjection, SpeechT5HifiGan, SpeechT5HifiGanConfig
@@ -71,7 +52,7 @@ def build_audioldm(folder: Path) -> dict[str, Any]:
         "vae": AutoencoderKL(**cfg["vae"]),
         "unet": UNet2DConditionModel(**cfg["unet"]),
         "text_encoder": ClapTextModelWithProjection(ClapTextConfig(**cfg["text_encoder"])),
-        "tokenizer": byte_level_tokenizer(folder, cfg["tokenizer_max_length"]),
+        "tokenizer": roberta_tokenizer(folder, cfg["tokenizer_max_length"]),
         "vocoder": SpeechT5HifiGan(SpeechT5HifiGanConfig(**cfg["vocoder"])),
         "scheduler": DDIMScheduler(**cfg["scheduler"]),
     }
@@ -99,8 +80,8 @@ def build_audioldm2(folder: Path) -> dict[str, Any]:
         "text_encoder_2": T5EncoderModel(T5Config(**cfg["text_encoder_2"])),
         "projection_model": AudioLDM2ProjectionModel(**cfg["projection_model"]),
         "language_model": GPT2LMHeadModel(GPT2Config(**cfg["language_model"])),
-        "tokenizer": byte_level_tokenizer(folder, cfg["tokenizer_max_length"]),
-        "tokenizer_2": char_t5_tokenizer(cfg["tokenizer_2_max_length"]),
+        "tokenizer": roberta_tokenizer(folder, cfg["tokenizer_max_length"]),
+        "tokenizer_2": t5_tokenizer(cfg["tokenizer_2_max_length"]),
         "vocoder": SpeechT5HifiGan(SpeechT5HifiGanConfig(**cfg["vocoder"])),
         "scheduler": DDIMScheduler(**cfg["scheduler"]),
     }

@@ -17,6 +17,7 @@ from pipeline.splice import fit_length
 from pipeline.timemath import segment_to_samples
 from regenerate.audioldm.inpainter import InpaintOptions, LatentInpainter
 from regenerate.base import RegionRequest, RegionResult
+from regenerate.debug_models import DEBUG_CHECKPOINT, debug_clap_scorer, debug_inpainter, debug_upsampler
 from regenerate.recipes import Recipe
 
 #: Defaults of upstream's inpainting entry points where a recipe does not set a value: AudioLDM and AudioLDM 2
@@ -201,18 +202,27 @@ def create_inpaint_regenerator(backend: str, recipe: Recipe, device: str = "auto
     else:
         from regenerate.audioldm.audioldm2 import AudioLDM2Inpainter as Inpainter  # type: ignore[assignment]
     extra = {"unconditional": str(_param(recipe, backend, "unconditional", "zeros"))} if backend == "audioldm2" else {}
-    inpainter = Inpainter.from_pretrained(checkpoint, device=device, **extra)
+    debug = checkpoint == DEBUG_CHECKPOINT
+    if debug:  # tiny random models built here: the whole path runs in seconds, the output is noise
+        inpainter = debug_inpainter(backend, **extra).to(device)
+    else:
+        inpainter = Inpainter.from_pretrained(checkpoint, device=device, **extra)
     n_candidates = int(_param(recipe, backend, "n_candidates", DEFAULT_CANDIDATES))
     clap = _param(recipe, backend, "clap", None)
+    scorer = None
+    if n_candidates > 1:  # the debug AudioLDM has no CLAP checkpoint to load: a tiny one is built
+        scorer = debug_clap_scorer() if debug and backend == "audioldm" and not clap else inpainter.clap_scorer(clap)
     options = InpaintOptions(
         n_candidates=n_candidates,
-        scorer=inpainter.clap_scorer(clap) if n_candidates > 1 else None,
+        scorer=scorer,
         posterior=str(_param(recipe, backend, "posterior", "sample")),
         final_reset=bool(_param(recipe, backend, "final_reset", True)),
     )
     audiosr = recipe.params.get("audiosr")
     upsampler = None
-    if audiosr:
+    if audiosr == DEBUG_CHECKPOINT:
+        upsampler = debug_upsampler(device=device)
+    elif audiosr:
         from regenerate.audiosr import AudioSRUpsampler
 
         config_file = recipe.params.get("audiosr_config")  # architecture JSON for non-published variants
