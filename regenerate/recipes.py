@@ -77,6 +77,20 @@ RECIPES: dict[str, Recipe] = {
             params={"checkpoint": "cvssp/audioldm-s-full-v2", "steps": 200, "guidance": 2.5, "eta": 1.0,
                     "margin_s": 0.0, "audiosr": None},
         ),
+        # Tiny random models built at start-up (regenerate/debug_models.py): the whole diffusion path on CPU in
+        # seconds with no weights. The output is noise; the manifest's generator field says debug-<backend>.
+        Recipe(
+            "debug-audioldm",
+            backends=("audioldm",),
+            output_rate=16000,
+            params={"checkpoint": "debug", "steps": 4, "guidance": 2.5, "n_candidates": 2, "audiosr": None},
+        ),
+        Recipe(
+            "debug-audioldm2",
+            backends=("audioldm2",),
+            params={"checkpoint": "debug", "steps": 4, "guidance": 2.5, "n_candidates": 2, "audiosr": "debug",
+                    "audiosr_steps": 2},
+        ),
     )
 }
 DEFAULT_RECIPE = "weight-free"

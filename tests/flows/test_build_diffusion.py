@@ -88,3 +88,18 @@ def test_fakesound_zeroshot_through_the_cli_at_16k_without_audiosr(tmp_path, sou
     # same seed, fresh folder: the same corpus, byte for byte
     assert main([*argv[:4], str(tmp_path / "again"), *argv[5:]]) == 0
     assert (out / "manifest.jsonl").read_bytes() == (tmp_path / "again" / "manifest.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize(("recipe", "rate", "generator"), [("debug-audioldm", 16000, "debug-audioldm"),
+                                                           ("debug-audioldm2", 32000, "debug-audioldm2")])  # fmt: skip
+def test_debug_recipes_run_the_whole_diffusion_path_from_the_cli_without_weights(tmp_path, sources, recipe, rate,
+                                                                                  generator):  # fmt: skip
+    _, root, grounding = sources
+    out = tmp_path / "corpus"
+    argv = ["build", "--sources", str(root / "sources.jsonl"), "--out", str(out), "--recipe", recipe,
+            "--grounding", grounding, "--device", "cpu", "--workers", "1", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    for fake in _assert_fakes_are_hard_splices(out, read_manifest(out / "manifest.jsonl"), rate):
+        assert fake.generator == generator and fake.extra["checkpoint"] == "debug"  # the manifest says: noise
+        assert fake.extra["n_candidates"] == 2 and fake.extra["candidate"] in (0, 1)
+        assert fake.extra["audiosr"] == ("debug" if recipe == "debug-audioldm2" else None)
