@@ -38,3 +38,17 @@ def input_wave(samples: int, sample_rate: int, seed: int = 0) -> np.ndarray:
     low = np.convolve(noise, kernel / kernel.sum(), mode="same")[32 : 32 + samples]
     wave = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.2 * np.sin(2 * np.pi * 2500 * t) + 0.3 * low
     return (0.5 * wave / np.max(np.abs(wave))).astype(np.float32)
+
+
+def text_embedding(text: str, dim: int = 512) -> np.ndarray:
+    """A unit-norm stand-in CLAP text embedding of ``text`` (the oracle replaces the text encoder by this)."""
+    vector = weight(f"stub.text.{text}", (dim, 1))[:, 0]
+    return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
+def stub_eps(x, t, y, w):
+    """The stand-in denoiser both sides run (torch tensors): ``tanh(0.5 x + 0.001 t) + 0.1 <y, w>`` per row."""
+    import torch
+
+    t = t.reshape(-1, 1, 1, 1).to(x.dtype)
+    return torch.tanh(0.5 * x + 0.001 * t) + 0.1 * (y.to(x.dtype) @ w.to(x.dtype)).reshape(-1, 1, 1, 1)

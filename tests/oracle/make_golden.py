@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from golden_weights import input_wave, weight
+from golden_weights import input_wave, stub_eps, text_embedding, weight  # noqa: E402
 
 AUDIOSR_SEED = 42
 AUDIOSR_SECONDS = 0.5
@@ -43,7 +43,7 @@ FINGERPRINT = 8
 def write_roberta_folder(work: Path) -> None:
     """``./roberta-base``: a byte-level BPE vocabulary with RoBERTa's special tokens, and a one-layer config."""
     from tokenizers.pre_tokenizers import ByteLevel
-    from transformers import RobertaConfig
+    from transformers import RobertaConfig, RobertaModel
 
     folder = work / "roberta-base"
     folder.mkdir(parents=True, exist_ok=True)
@@ -51,8 +51,9 @@ def write_roberta_folder(work: Path) -> None:
     (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
     (folder / "merges.txt").write_text("#version: 0.2\n")
     (folder / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 512}))
-    RobertaConfig(vocab_size=len(tokens), num_hidden_layers=1, intermediate_size=64, max_position_embeddings=514,
-                  type_vocab_size=1, layer_norm_eps=1e-5).save_pretrained(folder)  # fmt: skip
+    config = RobertaConfig(vocab_size=len(tokens), num_hidden_layers=1, intermediate_size=64,
+                           max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5)  # fmt: skip
+    RobertaModel(config).save_pretrained(folder)  # audioldm's CLAP loads weights too (replaced by a stand-in)
 
 
 @contextmanager
@@ -208,6 +209,137 @@ def audiosr_golden(out: Path, work: Path) -> None:
     print(f"audiosr: {len(shapes)} keys, {len(draws)} noise draws, filter {picks}, stages {stages}")
 
 
+AUDIOLDM_SEED = 42
+AUDIOLDM_STEPS = 200
+AUDIOLDM_GUIDANCE = 2.5
+AUDIOLDM_CANDIDATES = 3
+AUDIOLDM_BATCH = 2
+AUDIOLDM_MASK = (0.10, 0.15)
+AUDIOLDM_CAPTION = "a dog barks while rain falls"
+AUDIOLDM_LATENT = (8, 256, 16)
+AUDIOLDM_SCALE = 0.9
+
+
+@contextmanager
+def recording_randn_like(draws: list[dict]):
+    """Also record ``torch.randn_like`` (upstream's ``q_sample`` noise), into the same list."""
+    original = torch.randn_like
+
+    def randn_like(*args, **kwargs):
+        out = original(*args, **kwargs)
+        draws.append({"shape": list(out.shape), "first": out.flatten()[:FINGERPRINT].tolist(), "like": True})
+        return out
+
+    torch.randn_like = randn_like
+    try:
+        yield
+    finally:
+        torch.randn_like = original
+
+
+class StubText(torch.nn.Module):
+    """Stands in for AudioLDM's CLAP condition model: fixed unit embeddings per caption, and fixed similarities."""
+
+    embed_mode = "text"
+
+    def forward(self, texts):
+        return torch.stack([torch.from_numpy(text_embedding(t)) for t in texts])[:, None]
+
+    def get_unconditional_condition(self, batchsize):
+        return torch.from_numpy(text_embedding("")).expand(batchsize, 1, -1).clone()
+
+    def cos_similarity(self, waveform, text):
+        return torch.from_numpy(weight("stub.similarity", (len(text), 1))[:, 0])
+
+
+class StubFilmUNet(torch.nn.Module):
+    """Stands in for the FiLM UNet: ``golden_weights.stub_eps`` with the text embedding as ``y``."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.from_numpy(weight("stub.film", (512, 1))[:, 0])
+
+    def forward(self, x, t, y=None):
+        return stub_eps(x, t, y, self.w)
+
+
+def audioldm_golden(out: Path, work: Path) -> None:
+    """Upstream ``audioldm.super_resolution_and_inpainting`` (-> ``generate_sample_masked``: posterior sample of the
+    clip's latent, mask, best of 3 candidates, 200 masked DDIM steps, guidance 2.5, eta 1) with stand-ins for the
+    networks: fixed posterior (VAE encoder), ``StubFilmUNet``, ``StubText``; the latents reaching the VAE decoder
+    and the chosen candidate rows are recorded."""
+    import soundfile
+    from audioldm import pipeline as upstream_pipeline
+    from audioldm.latent_diffusion.ddim import DDIMSampler
+    from audioldm.variational_autoencoder.distributions import DiagonalGaussianDistribution
+
+    # audioldm 0.1.1's sampler moves its schedule to "cuda" unconditionally: keep it where it is (CPU)
+    DDIMSampler.register_buffer = lambda self, name, attr: setattr(self, name, attr)
+
+    torch.manual_seed(0)
+    model = upstream_pipeline.LatentDiffusion(**audioldm_config()["model"]["params"]).eval()
+    model.cond_stage_model = StubText()
+    model.model.diffusion_model = StubFilmUNet()
+    if isinstance(model.scale_factor, torch.Tensor):
+        model.scale_factor.fill_(AUDIOLDM_SCALE)
+    else:
+        model.scale_factor = AUDIOLDM_SCALE
+    mean = torch.from_numpy(weight("stub.posterior.mean", AUDIOLDM_LATENT))
+    logvar = torch.from_numpy(-2.0 + weight("stub.posterior.logvar", (*AUDIOLDM_LATENT, 1))[..., 0])
+
+    def encode(x):
+        return DiagonalGaussianDistribution(torch.cat([mean, logvar])[None].expand(x.shape[0], -1, -1, -1))
+
+    record: dict[str, object] = {}
+
+    def decode_first_stage(z):
+        record["latents"] = z.detach().clone()
+        return torch.zeros(z.shape[0], 1, 1024, 64)
+
+    def mel_to_waveform(mel):
+        return np.arange(mel.shape[0], dtype=np.float32)[:, None, None] * np.ones((1, 1, 16), np.float32)
+
+    model.first_stage_model.encode = encode
+    model.decode_first_stage = decode_first_stage
+    model.mel_spectrogram_to_waveform = mel_to_waveform
+    path = work / "audioldm_input.wav"
+    soundfile.write(path, input_wave(160000, 16000, seed=2), 16000, subtype="FLOAT")
+    with soundfile_loading(), recording_randn() as draws, recording_randn_like(draws):
+        chosen = upstream_pipeline.super_resolution_and_inpainting(
+            model, AUDIOLDM_CAPTION, original_audio_file_path=str(path), seed=AUDIOLDM_SEED,
+            ddim_steps=AUDIOLDM_STEPS, duration=10.0, batchsize=AUDIOLDM_BATCH, guidance_scale=AUDIOLDM_GUIDANCE,
+            n_candidate_gen_per_text=AUDIOLDM_CANDIDATES, time_mask_ratio_start_and_end=AUDIOLDM_MASK,
+        )  # fmt: skip
+    latents = record["latents"].numpy()
+    meta = {
+        "what": "upstream audioldm super_resolution_and_inpainting with stand-in networks (see make_golden.py)",
+        "seed": AUDIOLDM_SEED, "steps": AUDIOLDM_STEPS, "guidance": AUDIOLDM_GUIDANCE, "eta": 1.0,
+        "candidates": AUDIOLDM_CANDIDATES, "batch": AUDIOLDM_BATCH, "mask": AUDIOLDM_MASK,
+        "caption": AUDIOLDM_CAPTION, "latent": AUDIOLDM_LATENT, "scale_factor": AUDIOLDM_SCALE,
+        "chosen_rows": [int(c) for c in np.asarray(chosen)[:, 0, 0]], "noise": draws,
+        "latent_stats": {"mean": latents.mean(axis=(1, 2, 3)).tolist(), "std": latents.std(axis=(1, 2, 3)).tolist()},
+        "versions": versions(),
+    }  # fmt: skip
+    (out / "audioldm_inpaint.json").write_text(json.dumps(meta))
+    np.savez_compressed(out / "audioldm_inpaint.npz", latents_every_8th_frame=latents[:, :, ::8, :])
+    print(f"audioldm: {len(draws)} noise draws, chosen rows {meta['chosen_rows']}, latents {latents.shape}")
+
+
+def audioldm_config() -> dict:
+    """Upstream ``default_audioldm_config("audioldm-s-full")`` (its UNet, VAE and CLAP are replaced by stand-ins
+    after construction, so their widths are shrunk to build fast; the latent shape is the real one)."""
+    from audioldm.utils import default_audioldm_config
+
+    config = default_audioldm_config("audioldm-s-full")
+    params = config["model"]["params"]
+    params["device"] = "cpu"
+    params["cond_stage_key"] = "text"
+    params["unet_config"]["params"].update(model_channels=32, channel_mult=[1, 1], num_res_blocks=1,
+                                           attention_resolutions=[], num_head_channels=32)  # fmt: skip
+    params["first_stage_config"]["params"]["ddconfig"].update(ch=32, ch_mult=[1, 1, 1], num_res_blocks=1)
+    return config
+
+
 def versions() -> dict[str, str]:
     import importlib.metadata as md
 
@@ -228,6 +360,7 @@ def main() -> None:
     write_roberta_folder(work)
     os.chdir(work)
     audiosr_golden(out, work)
+    audioldm_golden(out, work)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tiny_models
 import torch
+from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
 
+from regenerate.audioldm import AudioLDMInpainter
+from regenerate.audioldm.inpainter import InpaintOptions
 from regenerate.audiosr import AudioSRModel, audiosr_config, convert_official_state_dict
 from regenerate.audiosr import features as F
 from regenerate.audiosr.model import build_scheduler
@@ -24,7 +28,7 @@ from regenerate.ddim import FixedNoise
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "oracle"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "oracle"))
-from golden_weights import input_wave, weight  # noqa: E402
+from golden_weights import input_wave, stub_eps, text_embedding, weight  # noqa: E402
 
 
 def _load(name: str) -> tuple[dict, dict[str, np.ndarray]]:
@@ -111,3 +115,85 @@ def test_audiosr_generate_batch_matches_upstream(audiosr_case, monkeypatch):
     above = np.fft.rfftfreq(len(golden), 1 / 48000) > 8000  # the generated band
     high = np.linalg.norm(spectrum_error[above]) / np.linalg.norm(np.abs(np.fft.rfft(golden))[above])
     assert high < 1e-4, f"generated band differs by {high:.1e} (relative)"
+
+
+# -- AudioLDM v1 inpainting: upstream's generate_sample_masked with stand-in networks ---------------------------
+class StubVAE:
+    """The oracle's stand-in encoder: the same fixed posterior for every clip (scaled by ``scaling_factor``)."""
+
+    device = torch.device("cpu")
+
+    def __init__(self, latent, scale):
+        mean = torch.from_numpy(weight("stub.posterior.mean", latent))
+        logvar = torch.from_numpy(-2.0 + weight("stub.posterior.logvar", (*latent, 1))[..., 0])
+        self.parameters = torch.cat([mean, logvar])[None]
+        self.config = type("Config", (), {"scaling_factor": scale, "block_out_channels": [8, 8, 16]})
+
+    def encode(self, mel):
+        dist = DiagonalGaussianDistribution(self.parameters.expand(mel.shape[0], -1, -1, -1))
+        return type("Encoded", (), {"latent_dist": dist})
+
+
+class StubFilmUNet(torch.nn.Module):
+    """``golden_weights.stub_eps`` with the text embedding as FiLM input, behind diffusers' UNet call signature."""
+
+    dtype = torch.float32
+    device = torch.device("cpu")
+    config = type("Config", (), {"block_out_channels": (8, 8, 16)})
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.from_numpy(weight("stub.film", (512, 1))[:, 0])
+
+    def forward(self, x, timestep, encoder_hidden_states=None, class_labels=None, return_dict=False):
+        return (stub_eps(x, timestep, class_labels, self.w),)
+
+
+class StubTextInpainter(AudioLDMInpainter):
+    def encode_text(self, captions, guidance):
+        rows = ([""] * len(captions) if guidance else []) + list(captions)
+        return {"encoder_hidden_states": None,
+                "class_labels": torch.stack([torch.from_numpy(text_embedding(t)) for t in rows])}  # fmt: skip
+
+
+class StubSimilarity:
+    name = "stub"
+
+    def score(self, waves, sample_rate, captions):
+        return torch.from_numpy(weight("stub.similarity", (len(captions), 1))[:, 0])
+
+
+def test_audioldm_masked_inpainting_with_best_of_3_matches_upstream(tmp_path):
+    """200 steps, guidance 2.5, eta 1, 2 clips x 3 candidates, upstream's mask (10-15 % of the latent frames),
+    posterior sample, no final reset (upstream's behaviour), the latents reaching the decoder and the chosen rows.
+    Measured max error 1e-5 of the latents' range; allowed 1e-4."""
+    meta, arrays = _load("audioldm_inpaint")
+    inpainter = StubTextInpainter(**tiny_models.audioldm_components(tmp_path))
+    inpainter.vae = StubVAE(tuple(meta["latent"]), meta["scale_factor"])
+    inpainter.unet = StubFilmUNet()
+    recorded = {}
+
+    def decode(latents):
+        recorded["latents"] = latents.clone()
+        return torch.arange(latents.shape[0], dtype=torch.float32)[:, None].expand(-1, 160000).clone()
+
+    inpainter.decode = decode
+    frames = meta["latent"][1]
+    lo, hi = (int(frames * r) for r in meta["mask"])  # upstream: mask[:, int(h * start) : int(h * end)] = 0
+    seconds = 4 * 160 / 16000
+    clip = input_wave(160000, 16000, seed=2)
+    noise = FixedNoise(upstream_noise(meta))
+    options = InpaintOptions(n_candidates=meta["candidates"], scorer=StubSimilarity(), final_reset=False)
+    results = inpainter.inpaint_detailed(
+        [clip] * meta["batch"], [(lo * seconds, hi * seconds)] * meta["batch"], [meta["caption"]] * meta["batch"],
+        [0] * meta["batch"], steps=meta["steps"], guidance=meta["guidance"], eta=meta["eta"], options=options,
+        noise=noise,
+    )  # fmt: skip
+    rows = [r.candidate * meta["batch"] + i for i, r in enumerate(results)]
+    assert rows == meta["chosen_rows"]
+    ours = recorded["latents"].numpy()
+    golden = arrays["latents_every_8th_frame"]
+    np.testing.assert_allclose(ours.mean(axis=(1, 2, 3)), meta["latent_stats"]["mean"], rtol=0, atol=1e-5)
+    error = np.abs(ours[:, :, ::8] - golden).max() / np.abs(golden).max()
+    print(f"audioldm oracle: max |ours - upstream| / max |upstream| = {error:.1e}")
+    assert error < 1e-4
