@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from golden_weights import input_wave, stub_eps, text_embedding, weight  # noqa: E402
+from golden_weights import input_wave, stub_eps, text_embedding, weight
 
 AUDIOSR_SEED = 42
 AUDIOSR_SECONDS = 0.5
