@@ -16,7 +16,7 @@ $PIP install torch==2.11.0 torchaudio==2.11.0 numpy==1.23.5 librosa==0.9.2 trans
   torchlibrosa==0.0.9 phonemizer einops timm pandas scipy soundfile pyyaml ftfy chardet unidecode progressbar \
   "huggingface-hub<0.20" "matplotlib<3.9" "numpy==1.23.5"
 $PIP install --no-deps audiosr==0.0.7 audioldm==0.1.1
-# AudioLDM2 is optional: the oracle covers it only where it installs from the registry alone.
+# AudioLDM2 (its unconditional-condition check) is optional: covered only where it installs from the registry alone.
 if ! $PIP install --no-deps audioldm2==0.1.0; then
   echo "audioldm2==0.1.0 did not install; the AudioLDM2 golden fixtures are skipped" >&2
 fi

@@ -340,10 +340,63 @@ def audioldm_config() -> dict:
     return config
 
 
+def write_audioldm2_folders(work: Path) -> None:
+    """``./google/flan-t5-large`` (a character Unigram T5 tokenizer, a one-layer 1024-wide config) and ``./gpt2``
+    (a one-layer 768-wide config): audioldm2 builds these models from configs (random weights) and loads the T5
+    tokenizer, all by these names, relative to the working directory."""
+    import string
+
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import GPT2Config, T5Config, T5TokenizerFast
+
+    folder = work / "google" / "flan-t5-large"
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+    vocab += [(c, -1.0) for c in string.printable.strip()]
+    tokenizer = Tokenizer(models.Unigram(vocab, unk_id=2))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    tokenizer.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    T5TokenizerFast(tokenizer_object=tokenizer, extra_ids=0, eos_token="</s>", unk_token="<unk>",
+                    pad_token="<pad>").save_pretrained(folder)  # fmt: skip
+    T5Config(vocab_size=len(vocab), d_model=1024, d_kv=64, d_ff=64, num_layers=1, num_heads=16).save_pretrained(folder)
+    GPT2Config(n_layer=1, n_embd=768, n_head=12).save_pretrained(work / "gpt2")
+
+
+def audioldm2_golden(out: Path, work: Path) -> None:
+    """Upstream audioldm2's classifier-free-guidance condition: ``get_unconditional_condition`` of every condition
+    model of ``default_audioldm_config("audioldm2-full")`` (what ``generate_batch_masked`` passes as
+    ``unconditional_conditioning``): shapes, which parts are exactly zero, the masks."""
+    from audioldm2.latent_diffusion.models.ddpm import LatentDiffusion
+    from audioldm2.utils import default_audioldm_config
+
+    write_audioldm2_folders(work)
+    config = default_audioldm_config("audioldm2-full")
+    config["model"]["params"]["device"] = "cpu"
+    torch.manual_seed(0)
+    model = LatentDiffusion(**config["model"]["params"]).eval()
+    batch = 3
+    found = {}
+    with torch.no_grad():
+        for key, meta in model.cond_stage_model_metadata.items():
+            uncond = model.cond_stage_models[meta["model_idx"]].get_unconditional_condition(batch)
+            parts = uncond[key] if isinstance(uncond, dict) else uncond
+            states, mask = parts
+            found[key] = {
+                "states_shape": list(states.shape), "states_all_zero": bool((states == 0).all()),
+                "mask_shape": list(mask.shape), "mask_all_one": bool((mask == 1).all()),
+                "rows_equal": bool(torch.equal(states[0], states[-1])),
+            }  # fmt: skip
+    meta = {"what": "audioldm2 get_unconditional_condition(3), audioldm2-full config", "batch": batch,
+            "conditions": found, "versions": versions()}  # fmt: skip
+    (out / "audioldm2_unconditional.json").write_text(json.dumps(meta, indent=1))
+    print(f"audioldm2: {found}")
+
+
 def versions() -> dict[str, str]:
     import importlib.metadata as md
 
-    return {p: md.version(p) for p in ("torch", "numpy", "librosa", "transformers", "audiosr", "audioldm")}
+    names = ("torch", "numpy", "librosa", "transformers", "audiosr", "audioldm", "audioldm2")
+    return {p: md.version(p) for p in names}
 
 
 def main() -> None:
@@ -361,6 +414,7 @@ def main() -> None:
     os.chdir(work)
     audiosr_golden(out, work)
     audioldm_golden(out, work)
+    audioldm2_golden(out, work)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ import tiny_models
 import torch
 from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
 
-from regenerate.audioldm import AudioLDMInpainter
+from regenerate.audioldm import AudioLDM2Inpainter, AudioLDMInpainter
+from regenerate.audioldm.audioldm2 import DEFAULT_NEW_TOKENS
 from regenerate.audioldm.inpainter import InpaintOptions
 from regenerate.audiosr import AudioSRModel, audiosr_config, convert_official_state_dict
 from regenerate.audiosr import features as F
@@ -197,3 +198,27 @@ def test_audioldm_masked_inpainting_with_best_of_3_matches_upstream(tmp_path):
     error = np.abs(ours[:, :, ::8] - golden).max() / np.abs(golden).max()
     print(f"audioldm oracle: max |ours - upstream| / max |upstream| = {error:.1e}")
     assert error < 1e-4
+
+
+# -- AudioLDM 2: the unconditional (classifier-free guidance) condition -----------------------------------------
+def test_audioldm2_unconditional_condition_has_upstreams_structure(tmp_path):
+    """audioldm2 0.1.0 built offline from ``default_audioldm_config("audioldm2-full")``: the generated AudioMAE
+    sequence of the unconditional branch is zeros [B, 8, 768] with a mask of ones, the T5 part is the empty
+    caption's states with a mask of ones. Ours, for the published cvssp/audioldm2 config and the tiny model."""
+    meta = json.loads((FIXTURES / "audioldm2_unconditional.json").read_text())
+    generated, t5 = meta["conditions"]["crossattn_audiomae_generated"], meta["conditions"]["crossattn_flan_t5"]
+    assert generated["states_all_zero"] and generated["mask_all_one"] and generated["rows_equal"]
+    assert not t5["states_all_zero"] and t5["mask_all_one"] and t5["rows_equal"]
+    published = json.loads((Path(__file__).resolve().parents[2] / "benchmarks/configs/audioldm2.json").read_text())
+    batch = meta["batch"]
+    assert generated["states_shape"] == [batch, DEFAULT_NEW_TOKENS, published["language_model"]["n_embd"]]
+    assert published["language_model"]["max_new_tokens"] == DEFAULT_NEW_TOKENS
+    assert t5["states_shape"][2] == published["unet"]["cross_attention_dim"][0][2]  # T5-large width
+    ldm2 = AudioLDM2Inpainter(**tiny_models.audioldm2_components(tmp_path))
+    out = ldm2.encode_text(["a dog barks"] * batch, guidance=True)
+    uncond = out["encoder_hidden_states"][:batch]
+    assert uncond.shape == (batch, ldm2.max_new_tokens, ldm2.language_model.config.n_embd)
+    assert torch.count_nonzero(uncond) == 0  # no mask is passed for this sequence: every position attends
+    empty_tokens = ldm2._encode_caption("")[0].shape[1]
+    assert out["encoder_attention_mask_1"][:batch, :empty_tokens].all()
+    assert torch.count_nonzero(out["encoder_hidden_states_1"][:batch, :empty_tokens]) > 0
