@@ -45,6 +45,18 @@ from transformers import (
 MAX_TOKENS = 32
 # Three UNet blocks: the latent time axis must be a multiple of 4 (the real UNets need 8).
 UNET_CHANNELS = (8, 8, 16)
+#: What the AudioLDM and AudioLDM 2 tiny UNets share (they differ in their text conditioning).
+UNET_LAYOUT: dict[str, Any] = {
+    "sample_size": 16,
+    "in_channels": 8,
+    "out_channels": 8,
+    "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+    "up_block_types": ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+    "block_out_channels": UNET_CHANNELS,
+    "layers_per_block": 1,
+    "norm_num_groups": 4,
+    "attention_head_dim": 2,
+}
 
 
 def roberta_tokenizer(folder: Path | None = None, max_length: int = MAX_TOKENS) -> RobertaTokenizer:
@@ -167,15 +179,7 @@ def audioldm_components(folder: Path | None = None, seed: int = 0) -> dict[str, 
     tokenizer = roberta_tokenizer(folder / "roberta_vocab" if folder else None)
     text_encoder = ClapTextModelWithProjection(clap_text_config(len(tokenizer)))
     unet = UNet2DConditionModel(
-        sample_size=16,
-        in_channels=8,
-        out_channels=8,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-        block_out_channels=UNET_CHANNELS,
-        layers_per_block=1,
-        norm_num_groups=4,
-        attention_head_dim=2,
+        **UNET_LAYOUT,
         cross_attention_dim=UNET_CHANNELS,
         class_embed_type="simple_projection",
         projection_class_embeddings_input_dim=16,
@@ -204,15 +208,7 @@ def audioldm2_components(folder: Path | None = None, seed: int = 0) -> dict[str,
     gpt2.config.max_new_tokens = 4
     projection = AudioLDM2ProjectionModel(text_encoder_dim=16, text_encoder_1_dim=24, langauge_model_dim=16)
     unet = AudioLDM2UNet2DConditionModel(
-        sample_size=16,
-        in_channels=8,
-        out_channels=8,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-        block_out_channels=UNET_CHANNELS,
-        layers_per_block=1,
-        norm_num_groups=4,
-        attention_head_dim=2,
+        **UNET_LAYOUT,
         cross_attention_dim=([None, 16, 24],) * 3,
     )
     return {

@@ -8,21 +8,11 @@ import tiny_models
 import torch
 
 from pipeline.audio_io import resample
-from regenerate.audioldm import AudioLDM2Inpainter, AudioLDMInpainter, InpaintStep
+from regenerate.audioldm import AudioLDM2Inpainter, InpaintStep
 from regenerate.audioldm.mel import peak_normalise
 from regenerate.ddim import RowNoise
 
 STEPS = 3
-
-
-@pytest.fixture(scope="module")
-def ldm1(tmp_path_factory):
-    return AudioLDMInpainter(**tiny_models.audioldm_components(tmp_path_factory.mktemp("ldm1")))
-
-
-@pytest.fixture(scope="module")
-def ldm2(tmp_path_factory):
-    return AudioLDM2Inpainter(**tiny_models.audioldm2_components(tmp_path_factory.mktemp("ldm2")))
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 import tiny_models
 import torch
 
-from regenerate.audioldm import AudioLDM2Inpainter, AudioLDMInpainter
+from regenerate.audioldm import AudioLDMInpainter
 from regenerate.audioldm.clap_score import pick_candidates
 from regenerate.audioldm.inpainter import InpaintOptions, candidate_generator
 from regenerate.audioldm.mel import peak_normalise
@@ -82,16 +82,6 @@ class StubInpainter(AudioLDMInpainter):
     def encode_text(self, captions, guidance):
         rows = ([-1.0] * len(captions) if guidance else []) + [1.0] * len(captions)
         return {"encoder_hidden_states": None, "class_labels": torch.tensor(rows, dtype=torch.float64)}
-
-
-@pytest.fixture(scope="module")
-def ldm1(tmp_path_factory):
-    return AudioLDMInpainter(**tiny_models.audioldm_components(tmp_path_factory.mktemp("ldm1")))
-
-
-@pytest.fixture(scope="module")
-def ldm2(tmp_path_factory):
-    return AudioLDM2Inpainter(**tiny_models.audioldm2_components(tmp_path_factory.mktemp("ldm2")))
 
 
 # -- tests ----------------------------------------------------------------------------------------------------
