@@ -155,14 +155,20 @@ def soundfile_loading():
         torchaudio.load = original
 
 
-def audiosr_golden(out: Path, work: Path) -> None:
+def audiosr_golden(out: Path, work: Path, real_size: bool = False) -> None:
     """Upstream ``audiosr.super_resolution`` (``make_batch_for_super_resolution`` then ``generate_batch``) on a
     0.5 s band-limited signal, tiny random model, 4 DDIM steps, guidance 3.5."""
     import soundfile
     from audiosr.latent_diffusion.models.ddpm import LatentDiffusion
     from audiosr.pipeline import super_resolution
 
-    config, ours = tiny_audiosr_config()
+    if real_size:  # the published architecture (1.3 B parameters with CLAP and EMA; minutes on a CPU)
+        from audiosr.utils import default_audioldm_config
+
+        config, ours = default_audioldm_config("basic"), {}
+        config["model"]["params"]["device"] = "cpu"
+    else:
+        config, ours = tiny_audiosr_config()
     torch.manual_seed(0)
     model = LatentDiffusion(**config["model"]["params"]).eval()
     shapes = overwrite_parameters(model, AUDIOSR_PREFIXES)
@@ -204,8 +210,9 @@ def audiosr_golden(out: Path, work: Path) -> None:
         "shapes": shapes,
         "versions": versions(),
     }  # fmt: skip
-    (out / "audiosr_tiny.json").write_text(json.dumps(meta))
-    np.savez_compressed(out / "audiosr_tiny.npz", output=result[: len(wave)])
+    name = "audiosr_real" if real_size else "audiosr_tiny"
+    (out / f"{name}.json").write_text(json.dumps(meta))
+    np.savez_compressed(out / f"{name}.npz", output=result[: len(wave)])
     print(f"audiosr: {len(shapes)} keys, {len(draws)} noise draws, filter {picks}, stages {stages}")
 
 
@@ -403,6 +410,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", required=True, help="scratch working directory (gets ./roberta-base)")
     parser.add_argument("--out", required=True, help="fixture folder, e.g. tests/fixtures/oracle")
+    parser.add_argument("--only", choices=["audiosr", "audiosr-real", "audioldm", "audioldm2"], nargs="+",
+                        default=["audiosr", "audioldm", "audioldm2"], help="which fixtures (audiosr-real: minutes)")
     args = parser.parse_args()
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -412,9 +421,14 @@ def main() -> None:
     torch.set_num_threads(1)
     write_roberta_folder(work)
     os.chdir(work)
-    audiosr_golden(out, work)
-    audioldm_golden(out, work)
-    audioldm2_golden(out, work)
+    if "audiosr" in args.only:
+        audiosr_golden(out, work)
+    if "audiosr-real" in args.only:
+        audiosr_golden(out, work, real_size=True)
+    if "audioldm" in args.only:
+        audioldm_golden(out, work)
+    if "audioldm2" in args.only:
+        audioldm2_golden(out, work)
 
 
 if __name__ == "__main__":
