@@ -8,31 +8,11 @@ so a model trained with them learns to ignore it. Enable them explicitly for cod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import signal
 
+from detector.config import AugmentConfig
 from pipeline.audio_io import resample
-
-
-@dataclass
-class AugmentConfig:
-    """Probability and range of each augmentation (``p_*`` = 0 disables it)."""
-
-    p_gain: float = 0.5
-    gain_db: float = 6.0
-    p_noise: float = 0.3
-    snr_db: tuple[float, float] = (20.0, 50.0)
-    p_resample: float = 0.0
-    resample_factors: tuple[float, ...] = (0.5, 0.6875, 0.75)
-    p_mulaw: float = 0.0
-    p_lowpass: float = 0.0
-    lowpass_fraction: tuple[float, float] = (0.35, 0.8)
-
-    def feature_space_only(self) -> bool:
-        """True when only gain and noise are on: training can then use cached features."""
-        return self.p_resample == 0 and self.p_lowpass == 0 and self.p_mulaw == 0
 
 
 def mu_law_8bit(x: np.ndarray, mu: int = 255) -> np.ndarray:

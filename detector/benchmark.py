@@ -67,8 +67,12 @@ def run_benchmark(
     device: str = "auto",
     n_localisation: int = 4,
     progress: bool = True,
+    human_answers: Sequence[str | Path] = (),
 ) -> dict[str, Any]:
-    """Evaluate every checkpoint on every manifest (per split and per manipulation) and write the outputs."""
+    """Evaluate every checkpoint on every manifest (per split and per manipulation) and write the outputs.
+
+    ``human_answers``: listening-test answer files (``fakesound listen``), each scored as a "humans" row.
+    """
     from detector.plots import plot_det_roc, plot_localisation  # matplotlib only when benchmarking
 
     out_dir = Path(out_dir)
@@ -93,7 +97,16 @@ def run_benchmark(
                                  "group": group, "metrics": m})
             if len({p.label for p in preds}) == 2:
                 curves[f"{ckpt_name} / {manifest.name}"] = ([p.label for p in preds], [p.score for p in preds])
-    results = {"threshold": threshold, "n_boot": n_boot, "rows": rows, "errors": errors,
+    humans = {}
+    for i, answers in enumerate(human_answers):
+        from detector.human import score_answers_file
+
+        name = "humans" if len(human_answers) == 1 else f"humans-{i + 1}"
+        human_rows, human_curves, humans[str(answers)] = score_answers_file(answers, out_dir, threshold, n_boot,
+                                                                            seed, name)
+        rows += human_rows
+        curves.update(human_curves)
+    results = {"threshold": threshold, "n_boot": n_boot, "rows": rows, "errors": errors, "humans": humans,
                "checkpoints": [str(c) for c in checkpoints], "manifests": [str(m) for m in manifests]}
     atomic_write_text(out_dir / "results.json", json.dumps(json_safe(results), indent=2))
     atomic_write_text(out_dir / "results.md", results_markdown(rows))

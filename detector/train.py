@@ -11,12 +11,10 @@ augmentation, front-end features are computed once per clip and the loop trains 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import random
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +22,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from detector.augment import AugmentConfig
+from detector.config import TrainConfig
 from detector.data import CropDataset, FeatureDataset, collate, load_corpus, split_records
 from detector.evaluate import compute_metrics, json_safe, predict_records, selection_score
 from detector.frontends import CachableFrontend
+from detector.frontends.base import trainables_to_float32
 from detector.inference import Detector
 from detector.losses import detection_loss
 from detector.model import DetectorConfig, DetectorModel, build_model, read_config, resolve_device, save_model
@@ -39,46 +38,37 @@ STATE_FILE = "train_state.pt"
 METRICS_FILE = "metrics.json"
 
 
-@dataclass
-class TrainConfig:
-    """How to train (the same for every back-end that is compared)."""
-
-    epochs: int = 12
-    batch_size: int = 8
-    lr: float = 2e-3
-    weight_decay: float = 1e-2
-    warmup_steps: int = 30
-    clip_loss_weight: float = 0.5
-    boundary_weight: float = 1.0
-    boundary_frames: int = 2
-    augment: AugmentConfig | None = field(default_factory=AugmentConfig)
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True
-    holdout_manipulation: str | None = None
-    val_fraction: float = 0.15
-    threshold: float = 0.5
-    progress: bool = True
-    #: train on front-end features computed once per clip when the front-end allows it (same model, faster)
-    cache_features: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        data = {k: v for k, v in data.items() if k in known}
-        if isinstance(data.get("augment"), dict):
-            aug = data["augment"]
-            data["augment"] = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in aug.items()})
-        return cls(**data)
-
-
 def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and every CUDA device), and ask cuDNN for deterministic kernels."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+
+
+def amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """Mixed precision: float16 autocast with a GradScaler on CUDA when ``cfg.amp``; none elsewhere."""
+    return torch.float16 if cfg.amp and device.type == "cuda" else None
+
+
+def read_train_state(path: Path) -> dict[str, Any]:
+    """``train_state.pt`` loaded onto the CPU: RNG states must stay CPU ByteTensors (``map_location=cuda``
+    would move them and ``torch.set_rng_state`` raises); model and optimiser states are copied onto the
+    parameters' device by ``load_state_dict``."""
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def rng_states(device: torch.device) -> dict[str, torch.Tensor | None]:
+    """The CPU generator's state and, when training on CUDA, that device's (dropout draws from it)."""
+    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    return {"torch_rng": torch.get_rng_state(), "cuda_rng": cuda}
+
+
+def restore_rng_states(state: dict[str, Any], device: torch.device) -> None:
+    """Inverse of :func:`rng_states` (a state saved without ``cuda_rng`` restores the CPU generator only)."""
+    torch.set_rng_state(state["torch_rng"])
+    if device.type == "cuda" and state.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(state["cuda_rng"], device)
 
 
 def train_val_records(
@@ -118,8 +108,8 @@ def train_step(
     model: DetectorModel, batch, optimizer, scaler, cfg: TrainConfig, device: torch.device
 ) -> dict[str, float]:
     """One optimisation step on ``batch``; returns the loss terms."""
-    use_amp = cfg.amp and device.type == "cuda"
-    with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+    dtype = amp_dtype(cfg, device)
+    with torch.autocast(device_type=device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
         inputs = batch.wave.to(device)
         frame_logits, clip_logits = model.forward_features(inputs) if batch.features else model(inputs)
     loss, terms = detection_loss(
@@ -183,19 +173,19 @@ def train(
     run_hash = _run_hash(det_cfg, cfg, corpus_dir)
 
     seed_everything(cfg.seed)
-    model = build_model(det_cfg).to(device)
+    model = trainables_to_float32(build_model(det_cfg).to(device))
     params = trainable_parameters(model)
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     dataset = make_dataset(model, det_cfg, cfg, train_recs, corpus_dir)
     steps_per_epoch = math.ceil(len(dataset) / cfg.batch_size)
     scheduler = make_scheduler(optimizer, cfg.warmup_steps, cfg.epochs * steps_per_epoch)
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and device.type == "cuda")
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype(cfg, device) == torch.float16)
     start_epoch, best, history, elapsed = 0, -math.inf, [], 0.0
     best_val: dict[str, Any] = {}
 
     state_path = out_dir / STATE_FILE
     if resume and state_path.is_file():
-        state = torch.load(state_path, map_location=device, weights_only=False)
+        state = read_train_state(state_path)
         if state["run_hash"] != run_hash:
             raise ValueError(f"{out_dir}: cannot resume, the checkpoint was trained with another config or corpus")
         model.load_state_dict(state["model"])
@@ -204,7 +194,7 @@ def train(
         scaler.load_state_dict(state["scaler"])
         start_epoch, best, history, elapsed = state["epoch"], state["best"], state["history"], state["elapsed_s"]
         best_val = state.get("best_val", {})
-        torch.set_rng_state(state["torch_rng"])
+        restore_rng_states(state, device)
 
     extra = {"train": cfg.to_dict(), "corpus": str(corpus_dir), "n_train": len(train_recs), "n_val": len(val_recs)}
     for epoch in range(start_epoch, cfg.epochs):
@@ -242,7 +232,7 @@ def train(
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "epoch": epoch + 1,
                     "best": best, "best_val": best_val, "history": history, "elapsed_s": elapsed,
-                    "torch_rng": torch.get_rng_state(), "run_hash": run_hash,
+                    **rng_states(device), "run_hash": run_hash,
                 },
                 tmp,
             )

@@ -1,16 +1,27 @@
-"""Prefect flows ``train-detector`` and ``benchmark-detector``: thin wrappers over :mod:`detector`.
+"""Prefect flows ``train-detector`` and ``benchmark-detector``: thin wrappers over :mod:`detector.jobs`.
 
-Results are published as Prefect artifacts when (and only when) the code runs inside a flow run.
+Their parameters are the fields of :class:`detector.config.TrainRequest` / :class:`BenchmarkRequest` (same names
+and defaults as the CLI's options). Results are published as Prefect artifacts when (and only when) the code runs
+inside a flow run.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from prefect import flow, task
 from prefect.context import FlowRunContext
+
+from detector.config import BACKEND_NAMES, BenchmarkRequest, TrainRequest
+from flows.artifacts import artifact_key
+
+T, B = TrainRequest, BenchmarkRequest  # defaults are read from the requests (written once, there)
+#: How often the training flow looks at the trainer's metrics.json.
+WATCH_EVERY_S = 5.0
+Backend = Literal[BACKEND_NAMES]  # type: ignore[valid-type]  # the UI offers the back-ends; a typo is refused
 
 
 def _in_flow() -> bool:
@@ -23,51 +34,88 @@ def _run(t: Any, *args: Any) -> Any:
 
 
 @task(name="train-detector-model")
-def train_task(corpus: str, out: str, model: str, frontend: str, epochs: int, seed: int, resume: bool,
-               holdout_manipulation: str | None) -> dict[str, Any]:
-    from detector import DetectorConfig, TrainConfig, train
+def train_task(request: TrainRequest) -> dict[str, Any]:
+    from detector.jobs import train_job
 
-    cfg = TrainConfig(epochs=epochs, seed=seed, holdout_manipulation=holdout_manipulation)
-    return train(corpus, out, DetectorConfig(model=model, frontend=frontend), cfg, resume=resume)
+    return train_job(request)
 
 
 @task(name="benchmark-detector-checkpoints")
-def benchmark_task(checkpoints: list[str], manifests: list[str], out: str, threshold: float, n_boot: int) -> dict:
-    from detector.benchmark import json_safe, run_benchmark
+def benchmark_task(request: BenchmarkRequest) -> dict:
+    from detector.benchmark import json_safe
+    from detector.jobs import benchmark_job
 
-    return json_safe(run_benchmark(checkpoints, manifests, out, threshold=threshold, n_boot=n_boot))
+    return json_safe(benchmark_job(request))
 
 
 @flow(name="train-detector")
-def train_detector(corpus: str, out: str, model: str = "mrtcn", frontend: str = "stft", epochs: int = 12,
-                   seed: int = 0, resume: bool = False, holdout_manipulation: str | None = None) -> dict[str, Any]:
+def train_detector(corpus: str, out: str, model: Backend = T.model, frontend: str = T.frontend,
+                   freeze_frontend: bool = T.freeze_frontend, epochs: int = T.epochs, seed: int = T.seed,
+                   batch_size: int = T.batch_size, lr: float = T.lr, augment: bool = T.augment,
+                   resume: bool = T.resume, holdout_manipulation: str | None = T.holdout_manipulation,
+                   device: str = T.device) -> dict[str, Any]:
     """Train a detector on a corpus folder; publishes the per-epoch history as a table artifact."""
-    metrics = _run(train_task, corpus, out, model, frontend, epochs, seed, resume, holdout_manipulation)
-    if _in_flow():
-        from prefect.artifacts import create_markdown_artifact, create_table_artifact
+    request = TrainRequest(corpus=corpus, out=out, model=model, frontend=frontend, freeze_frontend=freeze_frontend,
+                           epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, augment=augment, resume=resume,
+                           holdout_manipulation=holdout_manipulation, device=device)
+    if not _in_flow():
+        return train_task.fn(request)
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-        create_table_artifact(table=metrics.get("history", []), key="detector-training-history",
-                              description=f"validation history of {out}")
-        best = {k: v for k, v in metrics.get("best_val", {}).items() if k != "metrics"}
-        text = f"# Detector {out}\n\nBest epoch:\n\n```json\n{json.dumps(best, indent=2)}\n```"
-        create_markdown_artifact(markdown=text, key="detector-training-best")
+    metrics = _watch_training(train_task.submit(request), request)
+    create_table_artifact(table=metrics.get("history", []), key=artifact_key("training-history", out),
+                          description=f"validation history of {out}")
+    best = {k: v for k, v in metrics.get("best_val", {}).items() if k != "metrics"}
+    text = f"# Detector {out}\n\nBest epoch:\n\n```json\n{json.dumps(best, indent=2)}\n```"
+    create_markdown_artifact(markdown=text, key=artifact_key("training-best", out))
     return metrics
 
 
+def _watch_training(future: Any, request: TrainRequest, every_s: float = WATCH_EVERY_S) -> dict[str, Any]:
+    """Publish progress (epochs done) and the latest validation row while the training task runs: the trainer
+    rewrites ``metrics.json`` after every epoch."""
+    from prefect import get_run_logger
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+    metrics_file = Path(request.out) / "metrics.json"
+    progress = create_progress_artifact(progress=0.0, key=artifact_key("training-progress", request.out),
+                                        description=f"epochs of {request.out} done (%)")
+    seen = None
+    while True:
+        finished = future.state.is_final()
+        try:
+            summary = json.loads(metrics_file.read_text())
+        except (OSError, ValueError):
+            summary = {}
+        done = summary.get("epochs_done")
+        if done is not None and done != seen:
+            seen = done
+            update_progress_artifact(artifact_id=progress, progress=min(100.0, 100.0 * done / request.epochs))
+            get_run_logger().info("epoch %s: %s", done, json.dumps((summary.get("history") or [{}])[-1]))
+        if finished:
+            return future.result()
+        time.sleep(every_s)
+
+
 @flow(name="benchmark-detector")
-def benchmark_detector(checkpoints: list[str], manifests: list[str], out: str, threshold: float = 0.5,
-                       n_boot: int = 1000) -> dict[str, Any]:
-    """Evaluate checkpoints on test manifests; publishes results.md, the table and the figures as artifacts."""
-    results = _run(benchmark_task, checkpoints, manifests, out, threshold, n_boot)
+def benchmark_detector(out: str, checkpoints: list[str] | None = B.checkpoints,
+                       manifests: list[str] | None = B.manifests, human_answers: list[str] | None = B.human_answers,
+                       threshold: float = B.threshold, n_boot: int = B.n_boot,
+                       device: str = B.device) -> dict[str, Any]:
+    """Evaluate checkpoints on test manifests and/or listening-test answer files ("humans" rows); publishes
+    results.md, the table and the figures as artifacts."""
+    request = BenchmarkRequest(out=out, checkpoints=checkpoints, manifests=manifests, human_answers=human_answers,
+                               threshold=threshold, n_boot=n_boot, device=device)
+    results = _run(benchmark_task, request)
     if _in_flow():
         from prefect.artifacts import create_image_artifact, create_markdown_artifact, create_table_artifact
 
-        create_markdown_artifact(markdown=(Path(out) / "results.md").read_text(), key="detector-benchmark")
+        create_markdown_artifact(markdown=(Path(out) / "results.md").read_text(), key=artifact_key("benchmark", out))
         create_table_artifact(
             table=[{"checkpoint": r["checkpoint"], "manifest": r["manifest"], "split": r["split"], "group": r["group"],
                     **{k: r["metrics"][k]["value"] for k in ("eer", "auc", "seg_f1_1s", "seg_f1_20ms", "event_f1")}}
                    for r in results["rows"]],
-            key="detector-benchmark-table",
+            key=artifact_key("benchmark-table", out),
         )
         for name in ("det_roc.png", "localisation.png"):
             if (Path(out) / name).exists():

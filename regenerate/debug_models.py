@@ -226,8 +226,6 @@ def audioldm2_components(folder: Path | None = None, seed: int = 0) -> dict[str,
     }
 
 
-#: Checkpoint name that makes the inpainting / AudioSR factories build these tiny random models instead of loading.
-DEBUG_CHECKPOINT = "debug"
 
 
 def debug_inpainter(backend: str, seed: int = 0, **options: Any) -> Any:
@@ -251,7 +249,7 @@ def debug_clap_scorer(seed: int = 0) -> Any:
 
     torch.manual_seed(seed)
     tokenizer = roberta_tokenizer()
-    return ClapScorer(clap_model(len(tokenizer)), tokenizer, clap_feature_extractor(), name=DEBUG_CHECKPOINT)
+    return ClapScorer(clap_model(len(tokenizer)), tokenizer, clap_feature_extractor(), name="debug")
 
 
 def debug_upsampler(device: str = "cpu", seed: int = 0) -> Any:

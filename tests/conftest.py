@@ -10,8 +10,20 @@ import pytest
 from pipeline.audio_io import read_audio
 
 ROOT = Path(__file__).resolve().parent.parent
-KIT = ROOT / "data" / "demo_kit"
+KIT = ROOT / "pipeline" / "demo_kit"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` need CUDA: skip them (with the reason) where there is none."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (marked gpu)")
+    for item in items:
+        if item.get_closest_marker("gpu") is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import GPT2Model
+from transformers import GPT2Model, Wav2Vec2Config, Wav2Vec2Model
 
 from regenerate.debug_models import (  # noqa: F401  (re-exported for the tests)
     MAX_TOKENS,
@@ -56,4 +56,15 @@ def save_checkpoint(components: dict[str, Any], folder: Path, audioldm2: bool = 
     config = json.loads(vocoder_config.read_text())
     vocoder_config.write_text(json.dumps({**config, "model_type": "hifigan"}))
     (folder / "model_index.json").write_text(json.dumps(index))
+    return folder
+
+
+def wav2vec2_folder(folder: Path, seed: int = 0) -> Path:
+    """A tiny wav2vec2 encoder (32 wide, 2 layers, the published 7-layer CNN strides) saved as a model folder."""
+    torch.manual_seed(seed)
+    config = Wav2Vec2Config(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, conv_dim=(16,) * 7,
+        num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+    )
+    Wav2Vec2Model(config).save_pretrained(folder)
     return folder

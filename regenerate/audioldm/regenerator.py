@@ -7,33 +7,25 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from pipeline.audio_io import resample
-from pipeline.errors import RejectedInput
+from pipeline.errors import ConfigError, RejectedInput
 from pipeline.splice import fit_length
 from pipeline.timemath import segment_to_samples
+from regenerate.audioldm.clap_score import ClapScorer
 from regenerate.audioldm.inpainter import InpaintOptions, LatentInpainter
 from regenerate.base import RegionRequest, RegionResult
-from regenerate.debug_models import DEBUG_CHECKPOINT, debug_clap_scorer, debug_inpainter, debug_upsampler
-from regenerate.recipes import Recipe
+from regenerate.configs import DEBUG_CHECKPOINT, INPAINT_DEFAULTS, AudioSRConfig, InpaintConfig
+from regenerate.debug_models import debug_clap_scorer, debug_inpainter, debug_upsampler
 
-#: Defaults of upstream's inpainting entry points where a recipe does not set a value: AudioLDM and AudioLDM 2
-#: ``super_resolution_and_inpainting`` (200 DDIM steps, guidance 2.5, 3 candidates ranked by CLAP) calling
-#: ``generate_sample_masked`` / ``generate_batch_masked`` (eta 1.0). FakeSound publishes no generation settings
-#: of its own and points to these repositories.
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "audioldm": {"checkpoint": "cvssp/audioldm-s-full-v2", "steps": 200, "guidance": 2.5},
-    "audioldm2": {"checkpoint": "cvssp/audioldm2", "steps": 200, "guidance": 2.5},
-}
-DEFAULT_ETA = 1.0
-DEFAULT_CANDIDATES = 3
-#: The models were trained on 10.24 s clips: longer clips are inpainted in a window of this length around the region.
-MAX_WINDOW_S = 10.24
 #: Context kept on each side of the region when it is sent through AudioSR.
 AUDIOSR_CONTEXT_S = 1.0
+
+if TYPE_CHECKING:
+    from regenerate.recipes import Recipe
 
 
 class Upsampler(Protocol):
@@ -62,32 +54,27 @@ class InpaintRegenerator:
     def __init__(
         self,
         inpainter: LatentInpainter,
-        checkpoint: str,
-        steps: int,
-        guidance: float,
-        eta: float = DEFAULT_ETA,
-        margin_s: float = 0.0,
-        batch_size: int = 8,
+        config: InpaintConfig,
         upsampler: Upsampler | None = None,
-        audiosr: str | None = None,
-        audiosr_steps: int = 50,
-        max_window_s: float = MAX_WINDOW_S,
-        options: InpaintOptions | None = None,
+        audiosr: AudioSRConfig | None = None,
+        scorer: ClapScorer | None = None,
     ):
-        if steps < 1 or batch_size < 1 or margin_s < 0:
-            raise ValueError(f"need steps >= 1, batch_size >= 1, margin_s >= 0 (got {steps}, {batch_size}, {margin_s})")
         if (upsampler is None) != (audiosr is None):
-            raise ValueError("audiosr (its id) and upsampler (the loaded model) go together")
+            raise ValueError("audiosr (its config) and upsampler (the loaded model) go together")
         self.inpainter = inpainter
         self.name = inpainter.generator_name
-        self.checkpoint = str(checkpoint)
-        self.steps, self.guidance, self.eta, self.margin_s = int(steps), float(guidance), float(eta), float(margin_s)
-        self.batch_size = int(batch_size)
+        self.config = config
+        self.checkpoint = str(config.checkpoint)
+        self.steps, self.guidance, self.eta, self.margin_s = config.steps, config.guidance, config.eta, config.margin_s
+        self.batch_size = config.batch_size
         self.upsampler = upsampler
-        self.audiosr = audiosr
-        self.audiosr_steps = int(audiosr_steps)
-        self.max_window_s = float(max_window_s)
-        self.options = options or InpaintOptions()
+        self.audiosr = None if audiosr is None else audiosr.checkpoint
+        self.audiosr_steps = 0 if audiosr is None else audiosr.steps
+        self.max_window_s = config.max_window_s
+        if config.n_candidates > 1 and scorer is None:
+            raise ValueError(f"n_candidates={config.n_candidates} needs a CLAP scorer (create_inpaint_regenerator "
+                             "loads one)")
+        self.options = InpaintOptions(config.n_candidates, scorer, config.posterior, config.final_reset)
 
     def info(self, seed: int) -> dict[str, Any]:
         """Manifest fields of one result."""
@@ -183,61 +170,33 @@ def crop_region(
     return fit_length(wave[begin:], stop - start)
 
 
-def _param(recipe: Recipe, backend: str, key: str, default: Any) -> Any:
-    """``params["<backend>_<key>"]`` if set, else ``params[key]``, else ``default``."""
-    params = recipe.params
-    value = params.get(f"{backend}_{key}", params.get(key))
-    return default if value is None else value
-
-
 def create_inpaint_regenerator(backend: str, recipe: Recipe, device: str = "auto") -> InpaintRegenerator:
     """Load the recipe's checkpoint for ``backend`` ("audioldm" or "audioldm2"), and AudioSR when the recipe
     names one. Everything loads here, so a missing checkpoint fails at start-up with one actionable message."""
-    if backend not in DEFAULTS:
-        raise KeyError(f"unknown inpainting backend {backend!r}; known: {', '.join(DEFAULTS)}")
-    defaults = DEFAULTS[backend]
-    checkpoint = str(_param(recipe, backend, "checkpoint", defaults["checkpoint"]))
+    if backend not in INPAINT_DEFAULTS:
+        raise ConfigError(f"unknown inpainting backend {backend!r}; known: {', '.join(INPAINT_DEFAULTS)}")
+    config = recipe.inpaint or INPAINT_DEFAULTS[backend]
     if backend == "audioldm":
         from regenerate.audioldm.audioldm1 import AudioLDMInpainter as Inpainter
     else:
         from regenerate.audioldm.audioldm2 import AudioLDM2Inpainter as Inpainter  # type: ignore[assignment]
-    extra = {"unconditional": str(_param(recipe, backend, "unconditional", "zeros"))} if backend == "audioldm2" else {}
-    debug = checkpoint == DEBUG_CHECKPOINT
+    extra = {"unconditional": config.unconditional} if backend == "audioldm2" else {}
+    debug = config.checkpoint == DEBUG_CHECKPOINT
     if debug:  # tiny random models built here: the whole path runs in seconds, the output is noise
         inpainter = debug_inpainter(backend, **extra).to(device)
     else:
-        inpainter = Inpainter.from_pretrained(checkpoint, device=device, **extra)
-    n_candidates = int(_param(recipe, backend, "n_candidates", DEFAULT_CANDIDATES))
-    clap = _param(recipe, backend, "clap", None)
+        inpainter = Inpainter.from_pretrained(config.checkpoint, device=device, **extra)
     scorer = None
-    if n_candidates > 1:  # the debug AudioLDM has no CLAP checkpoint to load: a tiny one is built
-        scorer = debug_clap_scorer() if debug and backend == "audioldm" and not clap else inpainter.clap_scorer(clap)
-    options = InpaintOptions(
-        n_candidates=n_candidates,
-        scorer=scorer,
-        posterior=str(_param(recipe, backend, "posterior", "sample")),
-        final_reset=bool(_param(recipe, backend, "final_reset", True)),
-    )
-    audiosr = recipe.params.get("audiosr")
+    if config.n_candidates > 1:  # the debug AudioLDM has no CLAP checkpoint to load: a tiny one is built
+        use_debug_clap = debug and backend == "audioldm" and not config.clap
+        scorer = debug_clap_scorer() if use_debug_clap else inpainter.clap_scorer(config.clap)
     upsampler = None
-    if audiosr == DEBUG_CHECKPOINT:
+    if recipe.audiosr is not None and recipe.audiosr.checkpoint == DEBUG_CHECKPOINT:
         upsampler = debug_upsampler(device=device)
-    elif audiosr:
+    elif recipe.audiosr is not None:
         from regenerate.audiosr import AudioSRUpsampler
 
-        config_file = recipe.params.get("audiosr_config")  # architecture JSON for non-published variants
-        config = json.loads(Path(config_file).read_text()) if config_file else None
-        upsampler = AudioSRUpsampler.from_pretrained(audiosr, device=device, config=config)
-    return InpaintRegenerator(
-        inpainter,
-        checkpoint=checkpoint,
-        steps=int(_param(recipe, backend, "steps", defaults["steps"])),
-        guidance=float(_param(recipe, backend, "guidance", defaults["guidance"])),
-        eta=float(_param(recipe, backend, "eta", DEFAULT_ETA)),
-        margin_s=float(_param(recipe, backend, "margin_s", 0.0)),
-        batch_size=int(_param(recipe, backend, "batch_size", 8)),
-        upsampler=upsampler,
-        audiosr=audiosr or None,
-        audiosr_steps=int(recipe.params.get("audiosr_steps") or 50),
-        options=options,
-    )
+        file = recipe.audiosr.config_file  # architecture JSON for non-published variants
+        architecture = json.loads(Path(file).read_text()) if file else None
+        upsampler = AudioSRUpsampler.from_pretrained(recipe.audiosr.checkpoint, device=device, config=architecture)
+    return InpaintRegenerator(inpainter, config, upsampler=upsampler, audiosr=recipe.audiosr, scorer=scorer)

@@ -9,10 +9,9 @@ import numpy as np
 from pipeline.errors import RejectedInput
 from pipeline.splice import rms
 from regenerate.base import Donor, RegionRequest, RegionResult, SingleRegenerator
+from regenerate.configs import AdditionConfig
 from regenerate.weightfree.common import DonorPool, fade_out_tail, region_span, request_rng
 
-#: Fade-out applied where an event longer than the region is cut.
-CUT_FADE_S = 0.01
 #: Regions quieter than this RMS (about -120 dBFS) have no defined SNR.
 MIN_REGION_RMS = 1e-6
 
@@ -23,18 +22,16 @@ class AdditionRegenerator(SingleRegenerator):
     The SNR is drawn uniformly from ``snr_db`` (seeded) and defined on RMS:
     ``20 log10(rms(event as placed, over its own samples) / rms(original region))``.
     An event shorter than the region is followed by silence and ``changed`` reports the event's span;
-    a longer one is cut with a ``CUT_FADE_S`` fade-out. Background donors are skipped when events exist.
+    a longer one is cut with a ``cut_fade_s`` fade-out. Background donors are skipped when events exist.
     ``info["added_phrase"]`` names the event, for updating captions.
     """
 
     manipulation = "addition"
     name = "event-addition"
 
-    def __init__(self, donors: Sequence[Donor], snr_db: tuple[float, float] = (0.0, 10.0)):
-        low, high = (float(v) for v in snr_db)
-        if low > high:
-            raise ValueError(f"snr_db range {snr_db} has low > high")
-        self.snr_db = (low, high)
+    def __init__(self, donors: Sequence[Donor], config: AdditionConfig = AdditionConfig()):  # noqa: B008 - frozen
+        self.config = config
+        self.snr_db = config.snr_db
         events = [d for d in donors if d.kind != "background"]
         self.pool = DonorPool(events or donors, self.name)  # a background bed is no foreground event
 
@@ -50,7 +47,7 @@ class AdditionRegenerator(SingleRegenerator):
             raise RejectedInput(request.clip_id, f"region {request.region} is silent: the addition SNR is undefined")
         event = np.asarray(self.pool.audio_at(donor, rate), dtype=np.float64)
         cut = len(event) > length
-        event = fade_out_tail(event[:length], round(CUT_FADE_S * rate)) if cut else event
+        event = fade_out_tail(event[:length], round(self.config.cut_fade_s * rate)) if cut else event
         level = rms(event)
         if level == 0.0:
             raise RejectedInput(donor.id, "donor event is silent")

@@ -7,10 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from regenerate.base import Donor, RegionRequest, RegionResult, SingleRegenerator
+from regenerate.configs import GenuineSpliceConfig
 from regenerate.weightfree.common import DonorPool, region_span, request_rng, tile_crossfaded
-
-#: Equal-power crossfade used when a donor shorter than the region is looped.
-TILE_CROSSFADE_S = 0.01
 
 
 class GenuineSpliceRegenerator(SingleRegenerator):
@@ -18,14 +16,15 @@ class GenuineSpliceRegenerator(SingleRegenerator):
 
     Donors at least as long as the region are preferred; the stretch is then the donor's samples
     (at the request's rate) verbatim. Only when every donor is shorter is one looped, with
-    equal-power crossfades of ``TILE_CROSSFADE_S`` at the joins. No level change is made here
+    equal-power crossfades of ``tile_crossfade_s`` at the joins. No level change is made here
     (loudness matching is the splicer's job).
     """
 
     manipulation = "splice"
     name = "genuine-splice"
 
-    def __init__(self, donors: Sequence[Donor]):
+    def __init__(self, donors: Sequence[Donor], config: GenuineSpliceConfig = GenuineSpliceConfig()):  # noqa: B008
+        self.config = config
         self.pool = DonorPool(donors, self.name)
 
     def regenerate(self, request: RegionRequest) -> RegionResult:
@@ -37,7 +36,7 @@ class GenuineSpliceRegenerator(SingleRegenerator):
         looped = len(source) < length
         if looped:
             offset = 0
-            audio = tile_crossfaded(source, length, round(TILE_CROSSFADE_S * rate))
+            audio = tile_crossfaded(source, length, round(self.config.tile_crossfade_s * rate))
         else:
             offset = int(rng.integers(len(source) - length + 1))
             audio = source[offset : offset + length].copy()
