@@ -224,3 +224,13 @@ def test_best_of_n_returns_the_winning_candidate_and_batch_equals_single_calls(l
                                   options=InpaintOptions(n_candidates=3, scorer=first))[0]  # fmt: skip
     np.testing.assert_allclose(again.audio, plain, rtol=0, atol=1e-5 * np.abs(plain).max())
     assert candidate_generator(5, 0).initial_seed() == 5 and candidate_generator(5, 1).initial_seed() != 5
+
+
+def test_missing_clap_for_audioldm_fails_with_one_actionable_line(ldm1, monkeypatch, tmp_path):
+    from regenerate.audioldm import CheckpointUnavailableError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
+    with pytest.raises(CheckpointUnavailableError, match="laion/clap-htsat-unfused.*n_candidates=1") as error:
+        ldm1.clap_scorer()
+    assert "\n" not in str(error.value)
