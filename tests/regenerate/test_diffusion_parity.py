@@ -231,6 +231,6 @@ def test_missing_clap_for_audioldm_fails_with_one_actionable_line(ldm1, monkeypa
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
-    with pytest.raises(CheckpointUnavailableError, match="laion/clap-htsat-unfused.*n_candidates=1") as error:
+    with pytest.raises(CheckpointUnavailableError, match=r"laion/clap-htsat-unfused.*n_candidates=1") as error:
         ldm1.clap_scorer()
     assert "\n" not in str(error.value)
