@@ -59,6 +59,9 @@ class BuildRequest(Request):
     audiosr: str | None = opt(None, "AudioSR checkpoint: hub id, folder or pytorch_model.bin (unset: the recipe's)")
     audiosr_steps: int | None = opt(None, "AudioSR diffusion steps (unset: the recipe's)")
     batch_size: int | None = opt(None, "clips per generator (GPU) call (unset: the recipe's)")
+    n_candidates: int | None = opt(None, "inpainting candidates per clip, the best by CLAP kept (unset: the recipe's)")
+    clap: str | None = opt(None, "CLAP checkpoint scoring the candidates (unset: AudioLDM2's own; AudioLDM: "
+                                 "laion/clap-htsat-unfused)")
     device: str = opt("auto", "device for model backends: auto, cpu, cuda, cuda:1")
     chunk_size: int | None = opt(None, "clip jobs per worker task, a scheduling unit independent of batch_size "
                                        "(unset: a few chunks per worker, at most 256 jobs and 1000 chunks)")
@@ -90,7 +93,7 @@ class BuildRequest(Request):
 
     def recipe_overrides(self) -> dict[str, Any]:
         """The recipe settings this request sets (None: left to the recipe)."""
-        names = ("checkpoint", "steps", "guidance", "audiosr", "audiosr_steps", "batch_size")
+        names = ("checkpoint", "steps", "guidance", "audiosr", "audiosr_steps", "batch_size", "n_candidates", "clap")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def provenance(self) -> dict[str, Any]:
