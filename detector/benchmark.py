@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from detector.evaluate import ClipPrediction, json_safe, metrics_by_group, predict_records
 from detector.inference import Detector
 from pipeline.atomic import atomic_write_text
-from pipeline.fakesound_format import read_fakesound_json
+from pipeline.fakesound_format import read_fakesound_json, resolve_release_path
 from pipeline.manifest import ClipRecord, read_manifest
 
 TABLE_METRICS = (
@@ -20,12 +21,16 @@ TABLE_METRICS = (
 )
 
 
-def read_test_manifest(path: str | Path) -> list[ClipRecord]:
-    """FakeSound JSON (``.json``) or our JSONL manifest; audio paths stay relative to the manifest's folder."""
+def read_test_manifest(path: str | Path, audio_root: str | Path | None = None) -> list[ClipRecord]:
+    """FakeSound JSON (``.json``) or our JSONL manifest; audio paths stay relative to the manifest's folder, or
+    resolve under ``audio_root`` (where a published release was unpacked) when given."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: manifest not found")
-    return read_fakesound_json(path) if path.suffix == ".json" else read_manifest(path)
+    records = read_fakesound_json(path) if path.suffix == ".json" else read_manifest(path)
+    if audio_root is None:
+        return records
+    return [replace(r, audio_path=str(resolve_release_path(r.audio_path, audio_root).absolute())) for r in records]
 
 
 def _cell(m: dict[str, float], scale: float) -> str:
@@ -68,6 +73,7 @@ def run_benchmark(
     n_localisation: int = 4,
     progress: bool = True,
     human_answers: Sequence[str | Path] = (),
+    audio_root: str | Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate every checkpoint on every manifest (per split and per manipulation) and write the outputs.
 
@@ -77,7 +83,7 @@ def run_benchmark(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tests = [(Path(m), read_test_manifest(m)) for m in manifests]
+    tests = [(Path(m), read_test_manifest(m, audio_root)) for m in manifests]
     rows: list[dict[str, Any]] = []
     curves: dict[str, tuple[list[int], list[float]]] = {}
     errors: list[str] = []

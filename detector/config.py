@@ -149,6 +149,8 @@ class BenchmarkRequest(Request):
     threshold: float = opt(0.5, "clip decision threshold on the fake score")
     n_boot: int = opt(1000, "bootstrap resamples for the 95 % CIs", aliases=("--bootstrap",))
     device: str = opt("auto", "auto, cpu, cuda, cuda:1")
+    audio_root: str | None = opt(None, "resolve the manifests' audio paths (a published JSON's filepath) under this "
+                                       "folder (unset: relative to each manifest's folder)")
 
     def __post_init__(self) -> None:
         from pipeline.errors import ConfigError

@@ -21,4 +21,4 @@ def benchmark_job(request: BenchmarkRequest) -> dict[str, Any]:
 
     return detector.run_benchmark(request.checkpoints or [], request.manifests or [], request.out,
                                   threshold=request.threshold, n_boot=request.n_boot, device=request.device,
-                                  human_answers=request.human_answers or ())
+                                  human_answers=request.human_answers or (), audio_root=request.audio_root)

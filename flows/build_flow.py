@@ -203,12 +203,15 @@ def build_fakesound(
     seed: int = R.seed,
     recipe: RecipeName = R.recipe,  # type: ignore[valid-type]
     grounding: str | None = R.grounding,
+    grounding_model: str | None = R.grounding_model,
     checkpoint: str | None = R.checkpoint,
     steps: int | None = R.steps,
     guidance: float | None = R.guidance,
     audiosr: str | None = R.audiosr,
     audiosr_steps: int | None = R.audiosr_steps,
     batch_size: int | None = R.batch_size,
+    n_candidates: int | None = R.n_candidates,
+    clap: str | None = R.clap,
     device: str = R.device,
     chunk_size: int | None = R.chunk_size,
     workers: int = R.workers,
@@ -220,8 +223,9 @@ def build_fakesound(
     Every parameter but ``task_runner`` / ``dask_address`` is a field of :class:`pipeline.requests.BuildRequest`.
     """
     request = BuildRequest(out=out, sources=sources, demo=demo, clips=clips, kit=kit, seed=seed, recipe=recipe,
-                           grounding=grounding, checkpoint=checkpoint, steps=steps, guidance=guidance,
-                           audiosr=audiosr, audiosr_steps=audiosr_steps, batch_size=batch_size, device=device,
+                           grounding=grounding, grounding_model=grounding_model, checkpoint=checkpoint, steps=steps,
+                           guidance=guidance, audiosr=audiosr, audiosr_steps=audiosr_steps, batch_size=batch_size,
+                           n_candidates=n_candidates, clap=clap, device=device,
                            chunk_size=chunk_size, workers=workers).absolute()
     resolved = recipe_for(request)  # unknown recipe or a setting that does not apply: refused before any task
     logger = get_run_logger()

@@ -34,15 +34,17 @@ def _libsndfile_reason(err: Exception) -> str:
     """libsndfile's message without the "Error opening '<path>': " prefix (the caller names the file);
     its "does not exist or is not a regular file" for an existing file means no decoder took it."""
     text = str(err).splitlines()[0] if str(err) else type(err).__name__
-    text = re.sub(r"^Error opening '.*?': ", "", text).strip()
+    text = re.sub(r"^Error opening (?:'.*?'|<_io\.BytesIO object at \w+>): ", "", text).strip()  # no address
     if text.startswith("File does not exist or is not a regular file"):
         return "format not recognised"
     return text.rstrip(".")
 
 
-def _decode(path: Path) -> tuple[np.ndarray, int]:
+def _decode(source: Path | io.BytesIO) -> tuple[np.ndarray, int]:
+    """Decode a file or in-memory bytes; only the error message depends on which."""
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        data, sr = sf.read(source if isinstance(source, io.BytesIO) else str(source), dtype="float32",
+                           always_2d=True)
         return data, int(sr)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
         sf_error = _libsndfile_reason(err)
@@ -50,7 +52,9 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
         try:
             from pydub import AudioSegment
 
-            seg = AudioSegment.from_file(str(path))
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
+            seg = AudioSegment.from_file(source if isinstance(source, io.BytesIO) else str(source))
             buf = io.BytesIO()
             seg.export(buf, format="wav")
             buf.seek(0)
@@ -58,7 +62,8 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
             return data, int(sr)
         except Exception as err:
             sf_error = f"{sf_error}; ffmpeg: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
-    raise RejectedInput(str(path), f"cannot decode audio ({sf_error})")
+    raise RejectedInput("<bytes>" if isinstance(source, io.BytesIO) else str(source),
+                        f"cannot decode audio ({sf_error})")
 
 
 def _truncation(path: Path, decoded_frames: int) -> str | None:
@@ -132,7 +137,24 @@ def read_audio(path: str | Path, sample_rate: int | None = None) -> tuple[np.nda
     Raises :class:`RejectedInput` as :func:`decode_audio` does.
     """
     data, sr = decode_audio(path)
+    return _mono_at_rate(data, sr, str(path), sample_rate)
+
+
+def read_audio_bytes(data: bytes, item: str, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
+    """:func:`read_audio` for encoded audio held in memory (e.g. a ``datasets`` Audio cell); ``item`` names it
+    in rejections."""
+    if not data:
+        raise RejectedInput(item, "audio is empty (0 bytes)")
+    try:
+        decoded = _decode(io.BytesIO(data))
+    except RejectedInput as err:
+        raise RejectedInput(item, err.reason) from None
+    return _mono_at_rate(*decoded, item, sample_rate)
+
+
+def _mono_at_rate(data: np.ndarray, sr: int, item: str, sample_rate: int | None) -> tuple[np.ndarray, int]:
     audio = to_mono(data)
+    check_finite(audio, item)
     if sample_rate is not None:
         audio = resample(audio, sr, sample_rate)
         sr = sample_rate

@@ -13,10 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline import corpus
+from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import audio_info, check_audio_path, decode_audio
-from pipeline.errors import RejectedInput, Rejection
+from pipeline.errors import ConfigError, RejectedInput, Rejection
 from pipeline.hashing import sha256_file
-from pipeline.manifest import REAL, ClipRecord
+from pipeline.manifest import REAL, ClipRecord, write_manifest
+from pipeline.requests import ImportRequest
 from pipeline.source_policy import SourcePolicy
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
@@ -38,8 +41,8 @@ def read_caption_rows(
     """``youtube_id -> [(start_time, caption), ...]`` in ``audiocap_id`` order, and the rejected rows
     as ``(youtube_id, rejection)``.
 
-    Accepts a UTF-8 BOM, CRLF line ends and extra columns; a missing column rejects the whole file
-    (:class:`RejectedInput`, one line); a row with an empty, overlong or non-UTF-8 caption, or with too
+    Accepts a UTF-8 BOM, CRLF line ends and extra columns; a missing column fails the whole file
+    (:class:`ConfigError`, one line); a row with an empty, overlong or non-UTF-8 caption, or with too
     few or too many fields, is rejected on its own, named ``<csv>:<line>``.
     """
     path, policy = Path(path), policy or SourcePolicy()
@@ -52,7 +55,7 @@ def read_caption_rows(
         reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
         missing = [c for c in CAPTION_COLUMNS if c not in reader.fieldnames]
         if missing:
-            raise RejectedInput(str(path), f"captions CSV lacks columns {missing} (needs {', '.join(CAPTION_COLUMNS)})")
+            raise ConfigError(f"{path}: captions CSV lacks columns {missing} (needs {', '.join(CAPTION_COLUMNS)})")
         for row in reader:
             problem = _row_problem(row, policy)
             if problem:
@@ -231,4 +234,20 @@ def import_sources(
     for clip_id in sorted(set(captions) - with_file):
         reject(f"{captions_csv}", f"no audio file found for captioned clip {clip_id!r}")
     result.records.sort(key=lambda r: r.id)
+    return result
+
+
+def import_job(request: ImportRequest, on_reject: Callable[[Rejection], None] | None = None) -> SourceImport:
+    """Run an :class:`ImportRequest` (library, CLI and flow alike): ``<out>/manifest.jsonl`` and ``rejected.jsonl``."""
+    if request.hf_dataset is not None:
+        from pipeline.hf_sources import import_hf_sources
+
+        return import_hf_sources(request, on_reject)
+    out = Path(request.out)
+    if not Path(request.audio or "").is_dir():
+        raise FileNotFoundError(f"{request.audio}: audio folder not found")
+    out.mkdir(parents=True, exist_ok=True)
+    result = import_sources(request.audio or "", request.captions or "", out, on_reject)
+    write_manifest(out / corpus.MANIFEST, result.records)
+    atomic_write_text(out / corpus.REJECTED, "".join(r.to_json() + "\n" for r in result.rejected))
     return result

@@ -67,7 +67,8 @@ def test_fakesound_easy_recipe_builds_with_audioldm2_and_audiosr(tmp_path, sourc
         assert 1.0 <= fake.segments[0][1] - fake.segments[0][0] <= 4.0
         info = fake.extra
         assert fake.manipulation == "inpainting" and fake.generator == "audioldm2"
-        assert info["checkpoint"] == str(checkpoint) and info["steps"] == 2 and info["guidance"] == 3.5
+        assert info["checkpoint"] == str(checkpoint) and info["steps"] == 2 and info["guidance"] == 2.5
+        assert info["n_candidates"] == 3 and info["candidate"] in (0, 1, 2) and info["clap"] == "text_encoder"
         assert info["audiosr"] == str(audiosr_checkpoint) and info["audiosr_steps"] == 1
         assert info["recipe"] == "fakesound-easy" and fake.seed is not None
 
@@ -78,11 +79,27 @@ def test_fakesound_zeroshot_through_the_cli_at_16k_without_audiosr(tmp_path, sou
     out = tmp_path / "corpus"
     argv = ["build", "--sources", str(root / "sources.jsonl"), "--out", str(out), "--recipe", "fakesound-zeroshot",
             "--checkpoint", str(checkpoint), "--steps", "2", "--grounding", grounding, "--device", "cpu",
-            "--workers", "1", "--quiet"]
+            "--workers", "1", "--quiet", "--clap", str(tiny_models.save_clap(tmp_path / "clap"))]
     assert main(argv) == 0
     built = read_manifest(out / "manifest.jsonl")
     for fake in _assert_fakes_are_hard_splices(out, built, 16000):
         assert fake.generator == "audioldm" and fake.extra["audiosr"] is None and fake.extra["steps"] == 2
+        assert fake.extra["n_candidates"] == 3 and isinstance(fake.extra["clap_score"], float)
     # same seed, fresh folder: the same corpus, byte for byte
     assert main([*argv[:4], str(tmp_path / "again"), *argv[5:]]) == 0
     assert (out / "manifest.jsonl").read_bytes() == (tmp_path / "again" / "manifest.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize(("recipe", "rate", "generator"), [("debug-audioldm", 16000, "debug-audioldm"),
+                                                           ("debug-audioldm2", 32000, "debug-audioldm2")])  # fmt: skip
+def test_debug_recipes_run_the_whole_diffusion_path_from_the_cli_without_weights(tmp_path, sources, recipe, rate,
+                                                                                  generator):  # fmt: skip
+    _, root, grounding = sources
+    out = tmp_path / "corpus"
+    argv = ["build", "--sources", str(root / "sources.jsonl"), "--out", str(out), "--recipe", recipe,
+            "--grounding", grounding, "--device", "cpu", "--workers", "1", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    for fake in _assert_fakes_are_hard_splices(out, read_manifest(out / "manifest.jsonl"), rate):
+        assert fake.generator == generator and fake.extra["checkpoint"] == "debug"  # the manifest says: noise
+        assert fake.extra["n_candidates"] == 2 and fake.extra["candidate"] in (0, 1)
+        assert fake.extra["audiosr"] == ("debug" if recipe == "debug-audioldm2" else None)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+from hub_standin import use_endpoint
 
 REPO = "fakesound-tests/card"
 
@@ -40,11 +41,9 @@ def test_the_cards_soundfile_snippet_reads_the_pushed_dataset(hub, demo_corpus, 
     with_torchcodec, without = _snippets(card)
     compile(with_torchcodec, "card-torchcodec", "exec")  # valid Python; run below only where torchcodec exists
 
-    monkeypatch.setattr(datasets.config, "HF_ENDPOINT", hub.endpoint)  # the snippet reads the Hub: the stand-in
+    use_endpoint(monkeypatch, hub.endpoint)  # the snippet reads the Hub: the stand-in
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "datasets")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    monkeypatch.setattr(huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                        hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
     namespace: dict = {}
     exec(without, namespace)  # exactly the card's code, repo id included
 

@@ -54,7 +54,7 @@ def test_import_sources_exit_codes(tmp_path, kit_dir, capsys):
     (audio / "junk.wav").write_bytes(b"not audio")
     csv = tmp_path / "captions.csv"
     csv.write_text("audiocap_id,youtube_id,start_time,caption\n1,rain1,0,rain falls\n2,junk,0,junk\n")
-    args = ["import-sources", "--audio", str(audio), "--captions", str(csv), "--out", str(tmp_path / "s.jsonl")]
+    args = ["import-sources", "--audio", str(audio), "--captions", str(csv), "--out", str(tmp_path / "s")]
     assert main(args) == EXIT_PARTIAL
     (audio / "rain1.flac").unlink()
     assert main(args) == EXIT_ERROR

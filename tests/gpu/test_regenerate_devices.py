@@ -20,9 +20,6 @@ from regenerate.configs import AUDIOLDM, AUDIOLDM2
 
 HALF = torch.float16
 STEPS = 3
-#: the fix lives on the diffusion branch (issue 15's regenerate/ part); remove these marks when it is merged
-AUDIOSR_FP32_ISLANDS = pytest.mark.xfail(reason="AudioSR VAE/cond encoder/vocoder/scale_factor fp32: diffusion branch")
-BENCH_FP16_LATENTS = pytest.mark.xfail(reason="fp16 latents into the fp32 VAE in bench_inpainting: diffusion branch")
 INPAINTERS = {"audioldm": AudioLDMInpainter, "audioldm2": AudioLDM2Inpainter}
 GUIDANCE = {"audioldm": AUDIOLDM.guidance, "audioldm2": AUDIOLDM2.guidance}  # the recipes' defaults
 
@@ -79,7 +76,7 @@ def _tiny_audiosr(device: str, dtype: torch.dtype) -> AudioSRUpsampler:
     return AudioSRUpsampler.from_config(tiny_audiosr_config(), device=device, dtype=dtype, seed=0)
 
 
-@pytest.mark.parametrize("device", [pytest.param("cpu", marks=AUDIOSR_FP32_ISLANDS), CUDA])
+@pytest.mark.parametrize("device", ["cpu", CUDA])
 def test_audiosr_dtypes_after_loading(device):
     """The denoiser in half precision; the VAE decoder, low-pass condition encoder, 48 kHz vocoder and
     ``scale_factor`` in float32 (as for AudioLDM: fp16 there overflows and leaves rounding noise in the band)."""
@@ -157,7 +154,7 @@ def test_fp16_vs_fp32_relative_error_of_vae_decode_and_vocoder(device, record_pr
     assert all(value < 0.05 for value in errors.values()), errors
 
 
-@pytest.mark.parametrize("device", [pytest.param("cpu", marks=BENCH_FP16_LATENTS), CUDA])
+@pytest.mark.parametrize("device", ["cpu", CUDA])
 @pytest.mark.parametrize("name", sorted(INPAINTERS))
 def test_gpu_benchmark_first_call(name, device, checkpoints):
     """``bench_inpainting.py --fp16`` starts with diffusers' text-to-audio on our components: it must run."""

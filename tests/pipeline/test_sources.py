@@ -2,7 +2,7 @@ import shutil
 
 import pytest
 
-from pipeline.errors import RejectedInput
+from pipeline.errors import ConfigError
 from pipeline.manifest import ClipRecord, read_manifest, write_manifest
 from pipeline.sources import import_sources, read_captions
 
@@ -43,7 +43,7 @@ def test_import_matches_audiocaps_layouts_and_rejects_the_rest(tmp_path, kit_dir
 def test_captions_csv_missing_columns(tmp_path):
     bad = tmp_path / "c.csv"
     bad.write_text("id,caption\n1,x\n")
-    with pytest.raises(RejectedInput, match="lacks columns"):
+    with pytest.raises(ConfigError, match="lacks columns"):
         read_captions(bad)
 
 
