@@ -92,7 +92,8 @@ def run_benchmark(
         detector = Detector.from_checkpoint(ckpt, threshold=threshold, device=device)
         ckpt_name = Path(ckpt).name
         for manifest, records in tests:
-            preds, errs = predict_records(detector, records, manifest.parent, progress=progress)
+            root = audio_root if audio_root is not None else manifest.parent  # audio is read inside it only
+            preds, errs = predict_records(detector, records, root, progress=progress)
             errors += errs
             if not first_preds:
                 first_preds = preds

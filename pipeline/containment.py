@@ -2,7 +2,8 @@
 
 A manifest is data anyone can edit. Without this check a crafted ``audio_path`` (absolute, ``../``, or a
 symlink placed in the corpus) makes ``push`` embed an arbitrary file of the publishing machine in a public
-dataset, and ``train`` / ``benchmark`` read it. Every reader of corpus audio resolves paths through
+dataset, and ``train`` / ``benchmark`` read it. The root is the corpus folder (a benchmark manifest's folder, or
+the ``--audio-root`` the user named). Every reader of corpus audio resolves paths through
 :func:`audio_inside`; source manifests (audio living anywhere) do not.
 """
 
@@ -21,15 +22,13 @@ class OutsideCorpus(RejectedInput):
 def audio_inside(root: str | Path, audio_path: str, clip_id: str = "") -> Path:
     """The audio file of a manifest entry, resolved inside ``root`` (symlinks followed).
 
-    Raises :class:`OutsideCorpus` for an absolute path, or a path that resolves outside ``root``
-    (``..`` components, or a symlink whose target lies outside).
+    Raises :class:`OutsideCorpus` for a path that resolves outside ``root``: ``..`` components, an absolute
+    path elsewhere, or a symlink whose target lies outside. (An absolute path inside ``root`` is accepted: a
+    benchmark's ``--audio-root`` resolves published paths to absolute ones under that root.)
     """
     root = Path(root)
     label = f"clip {clip_id!r}: " if clip_id else ""
-    if Path(audio_path).is_absolute():
-        raise OutsideCorpus(audio_path, f"{label}absolute audio path in a corpus manifest (paths are relative to "
-                                        f"the corpus folder {root}); refused")
-    candidate = root / audio_path
+    candidate = root / audio_path  # an absolute audio_path replaces root here
     real_root, real = root.resolve(), candidate.resolve()
     if not real.is_relative_to(real_root):
         lexical = Path(os.path.normpath(real_root / audio_path))
