@@ -258,7 +258,11 @@ def _encode_clip(data: bytes, item: str, out: Path, stem: str, sample_rate: int 
         return done[0][0]
     audio, rate = read_audio_bytes(data, item, sample_rate)
     path = write_audio(out / AUDIO_DIR / f"{stem}.flac", audio, rate)
-    record = source_record(path, clip_id, "", out)
+    try:
+        record = source_record(path, clip_id, "", out)  # the source policy, on what was written
+    except RejectedInput:
+        path.unlink(missing_ok=True)  # a refused clip leaves no file the manifest does not list
+        raise
     corpus.save_job(out, key, [record])
     return record
 

@@ -59,7 +59,7 @@ def test_restore_reals_command(tmp_path, fixtures_dir, capsys):
     out = tmp_path / "paired"
     assert main(["restore-reals", "--metadata", str(root / "meta" / "easy.json"), "--fakes-root",
                  str(root / "unpacked"), "--sources", str(root / "sources" / "manifest.jsonl"), "--out", str(out),
-                 "--workers", "1"]) == 0
+                 "--workers", "1"]) == 3  # made, with rejections (README: exit codes)
     captured = capsys.readouterr()
     assert f"rejected: {cases['wrong']}: source" in captured.err and "paired corpus written" in captured.out
     assert json.loads((out / "summary.json").read_text())["clips"] == 4  # 2 reals + their fakes

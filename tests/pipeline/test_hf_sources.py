@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -205,9 +206,9 @@ def test_file_stems_are_safe_and_distinct():
 
 def test_unreadable_rows_do_not_stop_the_import(tmp_path):
     rows = [{"youtube_id": "a", "start_time": 0, "audio": {"bytes": b"", "path": "missing.wav"}, "caption": "x"},
-            {"youtube_id": "", "start_time": 0, "audio": {"bytes": _encoded(_clip(5, 0.5), "WAV"), "path": None},
+            {"youtube_id": "", "start_time": 0, "audio": {"bytes": _encoded(_clip(5), "WAV"), "path": None},
              "caption": "y"},
-            {"youtube_id": "ok", "start_time": 1, "audio": {"bytes": _encoded(_clip(6, 0.5), "WAV"), "path": None},
+            {"youtube_id": "ok", "start_time": 1, "audio": {"bytes": _encoded(_clip(6), "WAV"), "path": None},
              "caption": "z"}]
     path = _write_parquet(rows, tmp_path / "d.parquet")
     result = import_hf_sources(ImportRequest(hf_dataset=str(path), out=str(tmp_path / "out")))
@@ -223,3 +224,20 @@ def test_a_missing_local_dataset_is_one_line_without_a_hub_hint(tmp_path):
     text = str(err.value)
     assert text.startswith(f"{tmp_path / 'none.parquet'}: cannot open dataset") and "Hub" not in text
     assert "\n" not in text
+
+
+def test_rows_the_source_policy_refuses_leave_no_file(tmp_path):
+    """Digital silence and a 0.5 s clip are refused by pipeline.source_policy after encoding; their FLACs go too."""
+    rows = [{"youtube_id": "quiet", "start_time": 0, "audio": {"bytes": _encoded(0 * _clip(1), "WAV"), "path": None},
+             "caption": "nothing"},
+            {"youtube_id": "short", "start_time": 0, "audio": {"bytes": _encoded(_clip(2, 0.5), "WAV"), "path": None},
+             "caption": "a click"},
+            {"youtube_id": "ok", "start_time": 1, "audio": {"bytes": _encoded(_clip(3), "WAV"), "path": None},
+             "caption": "z"}]
+    out = tmp_path / "out"
+    result = import_hf_sources(ImportRequest(hf_dataset=str(_write_parquet(rows, tmp_path / "d.parquet")),
+                                             out=str(out)))
+    assert [r.id for r in result.records] == ["ok_1"]
+    reasons = sorted(r.reason for r in result.rejected)
+    assert "digital silence" in reasons[0] and "shorter than 1.0 s" in reasons[1]
+    assert sorted(p.name for p in (out / "audio").iterdir()) == [Path(result.records[0].audio_path).name]
