@@ -28,7 +28,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import unmapped
 
-from flows.artifacts import artifact_key
+from flows.artifacts import Device, artifact_key
 from flows.build import STAGES, recipe_for
 from pipeline import engine
 from pipeline.corpus import count_table
@@ -231,7 +231,7 @@ def build_fakesound(
     audiosr: str | None = R.audiosr,
     audiosr_steps: int | None = R.audiosr_steps,
     batch_size: int | None = R.batch_size,
-    device: str = R.device,
+    device: Device = R.device,
     chunk_size: int | None = R.chunk_size,
     workers: int = R.workers,
     task_runner: Literal["threads", "dask"] = "threads",

@@ -16,7 +16,7 @@ from prefect import flow, task
 from prefect.context import FlowRunContext
 
 from detector.config import BACKEND_NAMES, BenchmarkRequest, TrainRequest
-from flows.artifacts import artifact_key
+from flows.artifacts import Device, artifact_key
 
 T, B = TrainRequest, BenchmarkRequest  # defaults are read from the requests (written once, there)
 #: How often the training flow looks at the trainer's metrics.json.
@@ -53,7 +53,7 @@ def train_detector(corpus: str, out: str, model: Backend = T.model, frontend: st
                    freeze_frontend: bool = T.freeze_frontend, epochs: int = T.epochs, seed: int = T.seed,
                    batch_size: int = T.batch_size, lr: float = T.lr, augment: bool = T.augment,
                    resume: bool = T.resume, holdout_manipulation: str | None = T.holdout_manipulation,
-                   device: str = T.device) -> dict[str, Any]:
+                   device: Device = T.device) -> dict[str, Any]:
     """Train a detector on a corpus folder; publishes the per-epoch history as a table artifact."""
     request = TrainRequest(corpus=corpus, out=out, model=model, frontend=frontend, freeze_frontend=freeze_frontend,
                            epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, augment=augment, resume=resume,
@@ -99,7 +99,7 @@ def _watch_training(future: Any, request: TrainRequest, every_s: float = WATCH_E
 
 @flow(name="benchmark-detector")
 def benchmark_detector(checkpoints: list[str], manifests: list[str], out: str, threshold: float = B.threshold,
-                       n_boot: int = B.n_boot, device: str = B.device) -> dict[str, Any]:
+                       n_boot: int = B.n_boot, device: Device = B.device) -> dict[str, Any]:
     """Evaluate checkpoints on test manifests; publishes results.md, the table and the figures as artifacts."""
     request = BenchmarkRequest(checkpoints=checkpoints, manifests=manifests, out=out, threshold=threshold,
                                n_boot=n_boot, device=device)

@@ -94,3 +94,6 @@ def test_build_flow_refuses_what_does_not_apply_before_any_task(tmp_path):
         run(out=str(tmp_path), demo=True, grounding="g.json")
     with pytest.raises(ParameterTypeError):  # the UI's recipe choices: a typo is refused when the run is created
         build_fakesound.validate_parameters({"out": "o", "recipe": "fakesound-trian"})
+    with pytest.raises(ParameterTypeError):
+        build_fakesound.validate_parameters({"out": "o", "device": "cuda1"})
+    assert build_fakesound.validate_parameters({"out": "o", "device": "cuda:1"})["device"] == "cuda:1"
