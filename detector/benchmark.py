@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from detector.evaluate import ClipPrediction, json_safe, metrics_by_group, predict_records
 from detector.inference import Detector
 from pipeline.atomic import atomic_write_text
-from pipeline.fakesound_format import read_fakesound_json
+from pipeline.fakesound_format import read_fakesound_json, resolve_release_path
 from pipeline.manifest import ClipRecord, read_manifest
 
 TABLE_METRICS = (
@@ -20,12 +21,16 @@ TABLE_METRICS = (
 )
 
 
-def read_test_manifest(path: str | Path) -> list[ClipRecord]:
-    """FakeSound JSON (``.json``) or our JSONL manifest; audio paths stay relative to the manifest's folder."""
+def read_test_manifest(path: str | Path, audio_root: str | Path | None = None) -> list[ClipRecord]:
+    """FakeSound JSON (``.json``) or our JSONL manifest; audio paths stay relative to the manifest's folder, or
+    resolve under ``audio_root`` (where a published release was unpacked) when given."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: manifest not found")
-    return read_fakesound_json(path) if path.suffix == ".json" else read_manifest(path)
+    records = read_fakesound_json(path) if path.suffix == ".json" else read_manifest(path)
+    if audio_root is None:
+        return records
+    return [replace(r, audio_path=str(resolve_release_path(r.audio_path, audio_root).absolute())) for r in records]
 
 
 def _cell(m: dict[str, float], scale: float) -> str:
@@ -67,13 +72,18 @@ def run_benchmark(
     device: str = "auto",
     n_localisation: int = 4,
     progress: bool = True,
+    human_answers: Sequence[str | Path] = (),
+    audio_root: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Evaluate every checkpoint on every manifest (per split and per manipulation) and write the outputs."""
+    """Evaluate every checkpoint on every manifest (per split and per manipulation) and write the outputs.
+
+    ``human_answers``: listening-test answer files (``fakesound listen``), each scored as a "humans" row.
+    """
     from detector.plots import plot_det_roc, plot_localisation  # matplotlib only when benchmarking
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tests = [(Path(m), read_test_manifest(m)) for m in manifests]
+    tests = [(Path(m), read_test_manifest(m, audio_root)) for m in manifests]
     rows: list[dict[str, Any]] = []
     curves: dict[str, tuple[list[int], list[float]]] = {}
     errors: list[str] = []
@@ -93,7 +103,16 @@ def run_benchmark(
                                  "group": group, "metrics": m})
             if len({p.label for p in preds}) == 2:
                 curves[f"{ckpt_name} / {manifest.name}"] = ([p.label for p in preds], [p.score for p in preds])
-    results = {"threshold": threshold, "n_boot": n_boot, "rows": rows, "errors": errors,
+    humans = {}
+    for i, answers in enumerate(human_answers):
+        from detector.human import score_answers_file
+
+        name = "humans" if len(human_answers) == 1 else f"humans-{i + 1}"
+        human_rows, human_curves, humans[str(answers)] = score_answers_file(answers, out_dir, threshold, n_boot,
+                                                                            seed, name)
+        rows += human_rows
+        curves.update(human_curves)
+    results = {"threshold": threshold, "n_boot": n_boot, "rows": rows, "errors": errors, "humans": humans,
                "checkpoints": [str(c) for c in checkpoints], "manifests": [str(m) for m in manifests]}
     atomic_write_text(out_dir / "results.json", json.dumps(json_safe(results), indent=2))
     atomic_write_text(out_dir / "results.md", results_markdown(rows))

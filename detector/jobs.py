@@ -19,5 +19,6 @@ def benchmark_job(request: BenchmarkRequest) -> dict[str, Any]:
     """Benchmark as ``request`` says; returns the results written to ``out/results.json``."""
     import detector
 
-    return detector.run_benchmark(request.checkpoints, request.manifests, request.out, threshold=request.threshold,
-                                  n_boot=request.n_boot, device=request.device)
+    return detector.run_benchmark(request.checkpoints or [], request.manifests or [], request.out,
+                                  threshold=request.threshold, n_boot=request.n_boot, device=request.device,
+                                  human_answers=request.human_answers or (), audio_root=request.audio_root)

@@ -30,6 +30,7 @@ from prefect.utilities.annotations import unmapped
 
 from flows.artifacts import Device, artifact_key
 from flows.build import STAGES, recipe_for
+from listen.config import listen_command
 from pipeline import engine
 from pipeline.corpus import count_table
 from pipeline.engine import BuildContext, BuildIncomplete, ClipJob, JobResult, classify, run_jobs
@@ -225,6 +226,7 @@ def build_fakesound(
     seed: int = R.seed,
     recipe: RecipeName = R.recipe,  # type: ignore[valid-type]
     grounding: str | None = R.grounding,
+    grounding_model: str | None = R.grounding_model,
     checkpoint: str | None = R.checkpoint,
     steps: int | None = R.steps,
     guidance: float | None = R.guidance,
@@ -242,9 +244,9 @@ def build_fakesound(
     Every parameter but ``task_runner`` / ``dask_address`` is a field of :class:`pipeline.requests.BuildRequest`.
     """
     request = BuildRequest(out=out, sources=sources, demo=demo, clips=clips, kit=kit, seed=seed, recipe=recipe,
-                           grounding=grounding, checkpoint=checkpoint, steps=steps, guidance=guidance,
-                           audiosr=audiosr, audiosr_steps=audiosr_steps, batch_size=batch_size, device=device,
-                           chunk_size=chunk_size, workers=workers).absolute()
+                           grounding=grounding, grounding_model=grounding_model, checkpoint=checkpoint, steps=steps,
+                           guidance=guidance, audiosr=audiosr, audiosr_steps=audiosr_steps, batch_size=batch_size,
+                           device=device, chunk_size=chunk_size, workers=workers).absolute()
     resolved = recipe_for(request)  # unknown recipe or a setting that does not apply: refused before any task
     logger = get_run_logger()
     logger.info("building %s with %s (seed %d)", request.out, request.recipe, request.seed)
@@ -260,4 +262,6 @@ def build_fakesound(
             raise
     _publish(request, records, rejections, failures)
     logger.info("%s: %d clips, %d rejected", request.out, len(records), len(rejections))
-    return {"out": request.out, "clips": len(records), "rejected": len(rejections)}
+    inspect = listen_command(request.out)
+    logger.info("inspect it and run a listening test: %s", inspect)
+    return {"out": request.out, "clips": len(records), "rejected": len(rejections), "inspect": inspect}

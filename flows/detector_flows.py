@@ -98,11 +98,14 @@ def _watch_training(future: Any, request: TrainRequest, every_s: float = WATCH_E
 
 
 @flow(name="benchmark-detector")
-def benchmark_detector(checkpoints: list[str], manifests: list[str], out: str, threshold: float = B.threshold,
-                       n_boot: int = B.n_boot, device: Device = B.device) -> dict[str, Any]:
-    """Evaluate checkpoints on test manifests; publishes results.md, the table and the figures as artifacts."""
-    request = BenchmarkRequest(checkpoints=checkpoints, manifests=manifests, out=out, threshold=threshold,
-                               n_boot=n_boot, device=device)
+def benchmark_detector(out: str, checkpoints: list[str] | None = B.checkpoints,
+                       manifests: list[str] | None = B.manifests, human_answers: list[str] | None = B.human_answers,
+                       threshold: float = B.threshold, n_boot: int = B.n_boot,
+                       device: Device = B.device, audio_root: str | None = B.audio_root) -> dict[str, Any]:
+    """Evaluate checkpoints on test manifests and/or listening-test answer files ("humans" rows); publishes
+    results.md, the table and the figures as artifacts."""
+    request = BenchmarkRequest(out=out, checkpoints=checkpoints, manifests=manifests, human_answers=human_answers,
+                               threshold=threshold, n_boot=n_boot, device=device, audio_root=audio_root)
     results = _run(benchmark_task, request)
     if _in_flow():
         from prefect.artifacts import create_image_artifact, create_markdown_artifact, create_table_artifact

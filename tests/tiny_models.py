@@ -1,4 +1,4 @@
-"""Tiny, randomly initialised AudioLDM / AudioLDM 2 components (same classes as the published checkpoints).
+"""Tiny, randomly initialised AudioLDM / AudioLDM 2 components and TAG grounding models (published classes/layouts).
 
 Everything here is built locally from configs: no hub access. The tokenizers have real (small) vocabularies:
 a byte-level BPE vocabulary for the CLAP/RoBERTa tokenizer (every byte is a token, so any caption encodes)
@@ -37,6 +37,8 @@ from transformers import (
     T5Config,
     T5EncoderModel,
     T5Tokenizer,
+    Wav2Vec2Config,
+    Wav2Vec2Model,
 )
 
 MAX_TOKENS = 32
@@ -232,4 +234,44 @@ def save_checkpoint(components: dict[str, Any], folder: Path, audioldm2: bool = 
     config = json.loads(vocoder_config.read_text())
     vocoder_config.write_text(json.dumps({**config, "model_type": "hifigan"}))
     (folder / "model_index.json").write_text(json.dumps(index))
+    return folder
+
+
+#: Tiny TAG grounding network: the real log-mel front end (32 kHz, 64 mel bins), narrow conv blocks and GRU.
+TAG_CHANNELS = (4, 4, 8, 8)
+
+
+def tag_model(folder: Path, seed: int = 0):
+    """(TagGroundingModel, tokenizer): a tiny random TAG model with a one-layer CLAP text tower, eval mode."""
+    from grounding.tag_model import TagGroundingModel, TagModelConfig
+
+    torch.manual_seed(seed)
+    tokenizer = roberta_tokenizer(folder / "roberta_vocab")
+    text = clap_text_config(len(tokenizer)).to_diff_dict()
+    text = {k: v for k, v in text.items() if k not in ("model_type", "transformers_version")}
+    config = TagModelConfig(channels=TAG_CHANNELS, embed_dim=8, shared_dim=8, text=text)
+    model = TagGroundingModel(config)
+    for module in model.modules():  # non-trivial batch-norm statistics, so that loading them is tested
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1.0, 1.0)
+            module.running_var.uniform_(0.5, 2.0)
+    return model.eval(), tokenizer
+
+
+def tag_checkpoint(folder: Path, seed: int = 0) -> Path:
+    """A tiny TAG checkpoint in the published layout (config.json, model.safetensors, tokenizer files)."""
+    from grounding.tag_checkpoint import save_tag_checkpoint
+
+    model, tokenizer = tag_model(folder / "build", seed)
+    return save_tag_checkpoint(model, folder / "tag", tokenizer)
+
+
+def wav2vec2_folder(folder: Path, seed: int = 0) -> Path:
+    """A tiny wav2vec2 encoder (32 wide, 2 layers, the published 7-layer CNN strides) saved as a model folder."""
+    torch.manual_seed(seed)
+    config = Wav2Vec2Config(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, conv_dim=(16,) * 7,
+        num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+    )
+    Wav2Vec2Model(config).save_pretrained(folder)
     return folder
