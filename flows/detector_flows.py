@@ -7,6 +7,7 @@ inside a flow run.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
@@ -108,7 +109,7 @@ def benchmark_detector(out: str, checkpoints: list[str] | None = B.checkpoints,
                                threshold=threshold, n_boot=n_boot, device=device, audio_root=audio_root)
     results = _run(benchmark_task, request)
     if _in_flow():
-        from prefect.artifacts import create_image_artifact, create_markdown_artifact, create_table_artifact
+        from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
         create_markdown_artifact(markdown=(Path(out) / "results.md").read_text(), key=artifact_key("benchmark", out))
         create_table_artifact(
@@ -117,7 +118,16 @@ def benchmark_detector(out: str, checkpoints: list[str] | None = B.checkpoints,
                    for r in results["rows"]],
             key=artifact_key("benchmark-table", out),
         )
-        for name in ("det_roc.png", "localisation.png"):
-            if (Path(out) / name).exists():
-                create_image_artifact(image_url=(Path(out) / name).resolve().as_uri(), description=name)
+        figures = figures_markdown(Path(out))
+        if figures:
+            create_markdown_artifact(markdown=figures, key=artifact_key("benchmark-figures", out),
+                                     description=f"figures of {out}")
     return results
+
+
+def figures_markdown(folder: Path, names: tuple[str, ...] = ("det_roc.png", "localisation.png")) -> str:
+    """The benchmark's figures inside one markdown artifact, each embedded as a data URI: a ``file://`` link (an
+    image artifact) points at the server's disk, which the browser showing the UI cannot read."""
+    parts = [f"## {name}\n\n![{name}](data:image/png;base64,{base64.b64encode((folder / name).read_bytes()).decode()})"
+             for name in names if (folder / name).is_file()]
+    return "\n\n".join([f"# Figures of {folder}", *parts]) if parts else ""

@@ -49,3 +49,14 @@ def test_training_progress_and_history_are_published_while_it_runs(prefect_api, 
     logs = run_logs(run_id, until=lambda messages: sum(m.startswith("epoch ") for m in messages) >= 3)
     epochs_logged = [m.split(":")[0] for m in logs if m.startswith("epoch ")]
     assert epochs_logged == ["epoch 1", "epoch 2", "epoch 3"]  # seen while training ran, one line per epoch
+
+
+def test_benchmark_figures_are_embedded_so_the_ui_can_show_them(tmp_path):
+    import base64
+
+    png = b"\x89PNG\r\n\x1a\nfake image bytes"
+    (tmp_path / "det_roc.png").write_bytes(png)
+    text = detector_flows.figures_markdown(tmp_path)
+    assert f"![det_roc.png](data:image/png;base64,{base64.b64encode(png).decode()})" in text
+    assert "localisation.png" not in text and "file://" not in text
+    assert detector_flows.figures_markdown(tmp_path / "empty") == ""
