@@ -28,7 +28,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import unmapped
 
-from flows.artifacts import artifact_key
+from flows.artifacts import Device, artifact_key
 from flows.build import STAGES, recipe_for
 from listen.config import listen_command
 from pipeline import engine
@@ -44,8 +44,6 @@ R = BuildRequest  # defaults are read from the request (written once, there)
 RecipeName = Literal[tuple(RECIPES)]  # type: ignore[valid-type]  # the UI offers the recipes; a typo is refused
 #: Progress artifact updates: at most every this many percent or seconds, whichever comes first.
 PROGRESS_STEP_PERCENT, PROGRESS_EVERY_S = 5.0, 30.0
-#: A chunk that runs longer than this is stopped (and its jobs, unless finished, reported as failed).
-CHUNK_TIMEOUT_S = 6 * 3600
 
 
 class ChunkIncomplete(EnvironmentProblem):
@@ -68,7 +66,7 @@ def _chunk_name() -> str:
 
 
 @task(name="make-clips", task_run_name=_chunk_name, cache_policy=NO_CACHE, persist_result=False, retries=3,
-      retry_delay_seconds=[10, 60, 300], retry_condition_fn=_retry_transient, timeout_seconds=CHUNK_TIMEOUT_S)
+      retry_delay_seconds=[10, 60, 300], retry_condition_fn=_retry_transient)
 def make_clips(jobs: list[ClipJob], ctx: BuildContext, label: str) -> list[JobResult]:
     """Run one chunk of jobs (resumable: finished jobs are loaded, not redone); ``label`` names its sources."""
     started = time.perf_counter()
@@ -169,6 +167,31 @@ def one_run_per_folder(out: str) -> Iterator[None]:
         yield
 
 
+#: The project's loggers whose records go to the run's logs (as PREFECT_LOGGING_EXTRA_LOGGERS would send them).
+PROJECT_LOGGERS = ("pipeline", "grounding", "regenerate")
+
+
+@contextmanager
+def project_logs_to_run() -> Iterator[None]:
+    """While the run lasts, send the project's module loggers to its logs (with the handlers Prefect gives its
+    ``prefect.extra`` logger): the engine logs through ``logging``, not through ``get_run_logger``."""
+    import logging
+
+    added = []
+    for name in PROJECT_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level > logging.INFO:
+            logger.setLevel(logging.INFO)
+        added += [(logger, h) for h in logging.getLogger("prefect.extra").handlers if h not in logger.handlers]
+    for logger, handler in added:
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, handler in added:
+            logger.removeHandler(handler)
+
+
 def _publish(request: BuildRequest, records: list, rejections: list, failures: list) -> None:
     """Counts, rejections and failed jobs as artifacts of this run, keyed per corpus."""
     out = request.out
@@ -212,7 +235,7 @@ def build_fakesound(
     batch_size: int | None = R.batch_size,
     n_candidates: int | None = R.n_candidates,
     clap: str | None = R.clap,
-    device: str = R.device,
+    device: Device = R.device,
     chunk_size: int | None = R.chunk_size,
     workers: int = R.workers,
     task_runner: Literal["threads", "dask"] = "threads",
@@ -231,7 +254,8 @@ def build_fakesound(
     logger = get_run_logger()
     logger.info("building %s with %s (seed %d)", request.out, request.recipe, request.seed)
     gpu = engine.recipe_runtime(resolved, request.device)["device"] == "cuda"
-    with one_run_per_folder(request.out), _task_runner(task_runner, workers, dask_address, gpu) as runner:
+    with project_logs_to_run(), one_run_per_folder(request.out), \
+            _task_runner(task_runner, workers, dask_address, gpu) as runner:
         try:
             records, rejections = engine.build(request, resolved, STAGES, prefect_executor(runner, request.out))
             failures: list = []

@@ -7,6 +7,7 @@ inside a flow run.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from prefect import flow, task
 from prefect.context import FlowRunContext
 
 from detector.config import BACKEND_NAMES, BenchmarkRequest, TrainRequest
-from flows.artifacts import artifact_key
+from flows.artifacts import Device, artifact_key
 
 T, B = TrainRequest, BenchmarkRequest  # defaults are read from the requests (written once, there)
 #: How often the training flow looks at the trainer's metrics.json.
@@ -53,7 +54,7 @@ def train_detector(corpus: str, out: str, model: Backend = T.model, frontend: st
                    freeze_frontend: bool = T.freeze_frontend, epochs: int = T.epochs, seed: int = T.seed,
                    batch_size: int = T.batch_size, lr: float = T.lr, augment: bool = T.augment,
                    resume: bool = T.resume, holdout_manipulation: str | None = T.holdout_manipulation,
-                   device: str = T.device) -> dict[str, Any]:
+                   device: Device = T.device) -> dict[str, Any]:
     """Train a detector on a corpus folder; publishes the per-epoch history as a table artifact."""
     request = TrainRequest(corpus=corpus, out=out, model=model, frontend=frontend, freeze_frontend=freeze_frontend,
                            epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, augment=augment, resume=resume,
@@ -80,18 +81,20 @@ def _watch_training(future: Any, request: TrainRequest, every_s: float = WATCH_E
     metrics_file = Path(request.out) / "metrics.json"
     progress = create_progress_artifact(progress=0.0, key=artifact_key("training-progress", request.out),
                                         description=f"epochs of {request.out} done (%)")
-    seen = None
+    logged = 0  # history rows already logged: every epoch gets its line even when several finish between polls
     while True:
         finished = future.state.is_final()
         try:
             summary = json.loads(metrics_file.read_text())
         except (OSError, ValueError):
             summary = {}
-        done = summary.get("epochs_done")
-        if done is not None and done != seen:
-            seen = done
+        history = summary.get("history") or []
+        if len(history) > logged:
+            done = summary.get("epochs_done", len(history))
             update_progress_artifact(artifact_id=progress, progress=min(100.0, 100.0 * done / request.epochs))
-            get_run_logger().info("epoch %s: %s", done, json.dumps((summary.get("history") or [{}])[-1]))
+            for row in history[logged:]:
+                get_run_logger().info("epoch %s: %s", row.get("epoch", "?"), json.dumps(row))
+            logged = len(history)
         if finished:
             return future.result()
         time.sleep(every_s)
@@ -101,14 +104,14 @@ def _watch_training(future: Any, request: TrainRequest, every_s: float = WATCH_E
 def benchmark_detector(out: str, checkpoints: list[str] | None = B.checkpoints,
                        manifests: list[str] | None = B.manifests, human_answers: list[str] | None = B.human_answers,
                        threshold: float = B.threshold, n_boot: int = B.n_boot,
-                       device: str = B.device, audio_root: str | None = B.audio_root) -> dict[str, Any]:
+                       device: Device = B.device, audio_root: str | None = B.audio_root) -> dict[str, Any]:
     """Evaluate checkpoints on test manifests and/or listening-test answer files ("humans" rows); publishes
     results.md, the table and the figures as artifacts."""
     request = BenchmarkRequest(out=out, checkpoints=checkpoints, manifests=manifests, human_answers=human_answers,
                                threshold=threshold, n_boot=n_boot, device=device, audio_root=audio_root)
     results = _run(benchmark_task, request)
     if _in_flow():
-        from prefect.artifacts import create_image_artifact, create_markdown_artifact, create_table_artifact
+        from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
         create_markdown_artifact(markdown=(Path(out) / "results.md").read_text(), key=artifact_key("benchmark", out))
         create_table_artifact(
@@ -117,7 +120,16 @@ def benchmark_detector(out: str, checkpoints: list[str] | None = B.checkpoints,
                    for r in results["rows"]],
             key=artifact_key("benchmark-table", out),
         )
-        for name in ("det_roc.png", "localisation.png"):
-            if (Path(out) / name).exists():
-                create_image_artifact(image_url=(Path(out) / name).resolve().as_uri(), description=name)
+        figures = figures_markdown(Path(out))
+        if figures:
+            create_markdown_artifact(markdown=figures, key=artifact_key("benchmark-figures", out),
+                                     description=f"figures of {out}")
     return results
+
+
+def figures_markdown(folder: Path, names: tuple[str, ...] = ("det_roc.png", "localisation.png")) -> str:
+    """The benchmark's figures inside one markdown artifact, each embedded as a data URI: a ``file://`` link (an
+    image artifact) points at the server's disk, which the browser showing the UI cannot read."""
+    parts = [f"## {name}\n\n![{name}](data:image/png;base64,{base64.b64encode((folder / name).read_bytes()).decode()})"
+             for name in names if (folder / name).is_file()]
+    return "\n\n".join([f"# Figures of {folder}", *parts]) if parts else ""

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from prefect_runs import run_logs
 
 import flows.build_flow as build_flow
 from flows.build import build_demo
@@ -55,6 +56,9 @@ def test_flow_chunks_skips_finished_jobs_and_publishes_on_its_own_run(prefect_ap
     keys = {a.key for a in artifacts}
     assert {artifact_key("progress", str(out)), artifact_key("counts", str(out))} <= keys  # on build-fakesound
     assert flow_run.name == f"weight-free-demo-seed{SEED}-to-corpus"
+    messages = run_logs(flow_run.id, until=lambda m: sum("jobs/s" in x for x in m) >= 3)
+    assert "6 clip jobs: 0 finished before, 6 to run" in messages  # the engine's own logger reaches the run's logs
+    assert sum("jobs/s" in m for m in messages) == 3  # one count line per chunk
 
     again = build_fakesound(out=str(out), demo=True, clips=CLIPS, seed=SEED, chunk_size=2, return_state=True)
     tasks, _, _ = _runs(again.state_details.flow_run_id)

@@ -109,6 +109,9 @@ def test_build_flow_refuses_what_does_not_apply_before_any_task(tmp_path):
         run(out=str(tmp_path), sources="s.jsonl", grounding="g.json", grounding_model="tag")
     with pytest.raises(ParameterTypeError):  # the UI's recipe choices: a typo is refused when the run is created
         build_fakesound.validate_parameters({"out": "o", "recipe": "fakesound-trian"})
+    with pytest.raises(ParameterTypeError):
+        build_fakesound.validate_parameters({"out": "o", "device": "cuda1"})
+    assert build_fakesound.validate_parameters({"out": "o", "device": "cuda:1"})["device"] == "cuda:1"
 
 
 def test_listen_options_are_the_listen_request_fields():

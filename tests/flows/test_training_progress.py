@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from prefect_runs import run_logs
 
 import flows.detector_flows as detector_flows
 from flows.artifacts import artifact_key
@@ -15,7 +16,7 @@ from flows.artifacts import artifact_key
 @pytest.mark.timeout(300)
 def test_training_progress_and_history_are_published_while_it_runs(prefect_api, tmp_path, monkeypatch):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     import detector
 
@@ -43,8 +44,19 @@ def test_training_progress_and_history_are_published_while_it_runs(prefect_api, 
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key("training-progress", str(out))])))
         history = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key("training-history", str(out))])))
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
     assert progress and float(progress[0].data) == 100.0
     assert history and progress[0].flow_run_id == run_id
-    epochs_logged = [m.message.split(":")[0] for m in logs if m.message.startswith("epoch ")]
+    logs = run_logs(run_id, until=lambda messages: sum(m.startswith("epoch ") for m in messages) >= 3)
+    epochs_logged = [m.split(":")[0] for m in logs if m.startswith("epoch ")]
     assert epochs_logged == ["epoch 1", "epoch 2", "epoch 3"]  # seen while training ran, one line per epoch
+
+
+def test_benchmark_figures_are_embedded_so_the_ui_can_show_them(tmp_path):
+    import base64
+
+    png = b"\x89PNG\r\n\x1a\nfake image bytes"
+    (tmp_path / "det_roc.png").write_bytes(png)
+    text = detector_flows.figures_markdown(tmp_path)
+    assert f"![det_roc.png](data:image/png;base64,{base64.b64encode(png).decode()})" in text
+    assert "localisation.png" not in text and "file://" not in text
+    assert detector_flows.figures_markdown(tmp_path / "empty") == ""
