@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from pipeline.audio_io import audio_info
+from pipeline.containment import OutsideCorpus, audio_inside
 from pipeline.corpus import MANIFEST
 from pipeline.errors import RejectedInput
 from pipeline.fakesound_format import read_fakesound_json
@@ -36,10 +37,12 @@ class CorpusIndex:
             raise FileNotFoundError(f"{path}: no manifest (is {root} a corpus folder written by `fakesound build`?)")
         records, paths, rejected = {}, {}, []
         for record in read_fakesound_json(path) if path.suffix == ".json" else read_manifest(path):
-            audio = record.resolve_audio(root).resolve()
-            if not audio.is_relative_to(root):
+            try:
+                audio = audio_inside(root, record.audio_path, record.id).resolve()
+            except OutsideCorpus:
                 rejected.append(f"{record.id}: audio {record.audio_path} lies outside the corpus folder; not served")
-            elif not audio.is_file():
+                continue
+            if not audio.is_file():
                 rejected.append(f"{record.id}: audio {record.audio_path} not found")
             elif record.id in records:
                 rejected.append(f"{record.id}: duplicate clip id in {path.name}")
