@@ -2,8 +2,8 @@
 
 A manifest is data anyone can edit. Without this check a crafted ``audio_path`` (absolute, ``../``, or a
 symlink placed in the corpus) makes ``push`` embed an arbitrary file of the publishing machine in a public
-dataset, and ``train`` / ``benchmark`` / ``listen`` read it. The root is the corpus folder (a benchmark manifest's folder, or
-the ``--audio-root`` the user named). Every reader of corpus audio resolves paths through
+dataset, and ``train`` / ``benchmark`` / ``listen`` read it. The root is the corpus folder (a benchmark
+manifest's folder, or the ``--audio-root`` the user named). Every reader of corpus audio resolves paths through
 :func:`audio_inside`; source manifests (audio living anywhere) do not.
 """
 
