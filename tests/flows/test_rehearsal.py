@@ -18,17 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
 import tiny_models
-import torch
 from hub_standin import HubStandin, use_endpoint
+from tiny_corpus import assert_fakes_are_hard_splices
 
 from grounding.results import load_grounding
-from pipeline.audio_io import read_audio
 from pipeline.manifest import read_manifest
-from pipeline.timemath import segment_to_samples
 
 pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(900)]
 
@@ -64,23 +61,6 @@ def _publish_audiocaps(endpoint: str, kit_dir: Path, folder: Path) -> None:
     api.upload_file(path_or_fileobj=CARD.encode(), path_in_repo="README.md", repo_id=DATASET, repo_type="dataset")
     api.upload_file(path_or_fileobj=str(shard), path_in_repo="data/test-00000-of-00001.parquet", repo_id=DATASET,
                     repo_type="dataset")
-
-
-def _audiosr_checkpoint(folder: Path) -> Path:
-    """A tiny AudioSR checkpoint in the published layout (``pytorch_model.bin`` with upstream's key names) and the
-    architecture JSON it needs (the ``audiosr_config`` parameter)."""
-    from regenerate.audiosr import AudioSRUpsampler, tiny_audiosr_config
-    from regenerate.audiosr.convert import to_official_state_dict
-    from regenerate.audiosr.model import build_scheduler
-
-    folder.mkdir(parents=True)
-    config = tiny_audiosr_config()
-    model = AudioSRUpsampler.from_config(config, device="cpu", seed=1).model
-    official = to_official_state_dict(model.state_dict(), config)
-    official["alphas_cumprod"] = build_scheduler(config).alphas_cumprod.clone()
-    torch.save({"state_dict": official}, folder / "pytorch_model.bin")
-    (folder / "architecture.json").write_text(json.dumps(config))
-    return folder
 
 
 def _serve_env(tmp_path: Path, endpoint: str) -> dict[str, str]:
@@ -127,22 +107,6 @@ def _run(name: str, log: Path, **parameters) -> None:
     assert run.state.is_completed(), f"{name}: {run.state.type.value} {run.state.message}\n{log.read_text()[-4000:]}"
 
 
-def _assert_hard_splices(corpus: Path, records: list) -> list:
-    """Every fake equals its real outside the region, sample for sample, and differs inside it."""
-    by_id = {r.id: r for r in records}
-    fakes = [r for r in records if r.label == 1]
-    assert fakes and len(fakes) * 2 == len(records)
-    for fake in fakes:
-        real, real_rate = read_audio(corpus / by_id[fake.source_id].audio_path)
-        made, rate = read_audio(corpus / fake.audio_path)
-        assert rate == real_rate == fake.sample_rate == 32000 and made.shape == real.shape
-        start, stop = segment_to_samples(fake.segments[0], rate)
-        assert np.array_equal(real[:start], made[:start]) and np.array_equal(real[stop:], made[stop:])
-        assert not np.array_equal(real[start:stop], made[start:stop])
-        assert 1.0 <= fake.segments[0][1] - fake.segments[0][0] <= 4.0
-    return fakes
-
-
 def test_the_rehearsal_walks_the_real_path_through_the_served_deployments(prefect_api, tmp_path, monkeypatch,
                                                                           kit_dir):
     from datasets import Audio, load_dataset
@@ -154,7 +118,7 @@ def test_the_rehearsal_walks_the_real_path_through_the_served_deployments(prefec
         tag = tiny_models.tag_checkpoint(tmp_path / "tag")
         audioldm2 = tiny_models.save_checkpoint(tiny_models.audioldm2_components(tmp_path / "parts"),
                                                 tmp_path / "audioldm2", audioldm2=True)
-        audiosr = _audiosr_checkpoint(tmp_path / "audiosr")
+        audiosr = tiny_models.save_audiosr(tmp_path / "audiosr")
 
         log = tmp_path / "serve.log"
         with log.open("w") as out:
@@ -181,11 +145,12 @@ def test_the_rehearsal_walks_the_real_path_through_the_served_deployments(prefec
             _run("build-fakesound/default", log, sources=str(sources / "manifest.jsonl"), out=str(corpus),
                  recipe="fakesound-train", grounding=str(grounding), checkpoint=str(audioldm2), steps=2,
                  n_candidates=2, audiosr=str(audiosr), audiosr_steps=1,
-                 audiosr_config=str(audiosr / "architecture.json"), device="cpu", workers=1, seed=3)
+                 audiosr_config=str(audiosr / "config.json"), device="cpu", workers=1, seed=3)
             records = read_manifest(corpus / "manifest.jsonl")
             assert (corpus / "LICENSES.md").read_text() == attribution  # carried to the corpus, then the card
             assert {r.split for r in records} == {"train", "val", "test"} and len(records) == 10
-            for fake in _assert_hard_splices(corpus, records):
+            for fake in assert_fakes_are_hard_splices(corpus, records, 32000):
+                assert 1.0 <= fake.segments[0][1] - fake.segments[0][0] <= 4.0  # fakesound-train's regions
                 info = fake.extra
                 assert fake.manipulation == "inpainting" and fake.generator == "audioldm2"
                 assert info["recipe"] == "fakesound-train" and info["checkpoint"] == str(audioldm2)
