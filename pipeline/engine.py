@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import corpus
+from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import quantize_pcm16, read_audio, resample, write_audio
 from pipeline.errors import EnvironmentProblem, FakesoundError, RejectedInput, Rejection
 from pipeline.fakesound_format import fakesound_audio_id
@@ -430,6 +430,8 @@ def run_build(
     out = Path(out).absolute()
     out.mkdir(parents=True, exist_ok=True)
     corpus.remove_partial_files(out)
+    if (root / corpus.LICENSES).is_file():  # the sources' attribution travels with the audio built from them
+        atomic_write_text(out / corpus.LICENSES, (root / corpus.LICENSES).read_text(encoding="utf-8"))
     donors, rejections = _present(donors or source_donors(sources, root, seed=seed))
     ctx = BuildContext(str(out), recipe, seed, stages, grounding_path, donors, device, grounding)
     jobs, planned = plan_jobs(sources, root, ctx)
@@ -484,6 +486,5 @@ def build(request: BuildRequest, recipe: Recipe, stages: Stages,
     corpus.remove_partial_files(out)
     manifest, grounding_json = compose_demo_sources(out / "sources", max(1, (request.clips + 1) // 2),
                                                     request.seed, kit)
-    shutil.copyfile(kit / corpus.LICENSES, out / corpus.LICENSES)
     sources, root = load_sources(manifest)
     return run_build(out, sources, root, recipe, stages, request.seed, str(grounding_json), kit_donors(kit), **common)
