@@ -232,6 +232,7 @@ def build_fakesound(
     guidance: float | None = R.guidance,
     audiosr: str | None = R.audiosr,
     audiosr_steps: int | None = R.audiosr_steps,
+    audiosr_config: str | None = R.audiosr_config,
     batch_size: int | None = R.batch_size,
     n_candidates: int | None = R.n_candidates,
     clap: str | None = R.clap,
@@ -247,7 +248,8 @@ def build_fakesound(
     """
     request = BuildRequest(out=out, sources=sources, demo=demo, clips=clips, kit=kit, seed=seed, recipe=recipe,
                            grounding=grounding, grounding_model=grounding_model, checkpoint=checkpoint, steps=steps,
-                           guidance=guidance, audiosr=audiosr, audiosr_steps=audiosr_steps, batch_size=batch_size,
+                           guidance=guidance, audiosr=audiosr, audiosr_steps=audiosr_steps,
+                           audiosr_config=audiosr_config, batch_size=batch_size,
                            n_candidates=n_candidates, clap=clap, device=device,
                            chunk_size=chunk_size, workers=workers).absolute()
     resolved = recipe_for(request)  # unknown recipe or a setting that does not apply: refused before any task

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import corpus
+from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import quantize_pcm16, read_audio, resample, write_audio
 from pipeline.errors import EnvironmentProblem, FakesoundError, RejectedInput, Rejection
 from pipeline.fakesound_format import fakesound_audio_id
@@ -454,6 +455,8 @@ def run_build(
     out = Path(out).absolute()
     out.mkdir(parents=True, exist_ok=True)
     corpus.remove_partial_files(out)
+    if (root / corpus.LICENSES).is_file():  # the sources' attribution travels with the audio built from them
+        atomic_write_text(out / corpus.LICENSES, (root / corpus.LICENSES).read_text(encoding="utf-8"))
     donors, rejections = _checked_donors(donors, sources, root, recipe.output_rate, seed)
     ctx = BuildContext(str(out), recipe, seed, stages, grounding_path, donors, device, grounding)
     jobs, planned = plan_jobs(sources, root, ctx)
@@ -501,12 +504,11 @@ def build(request: BuildRequest, recipe: Recipe, stages: Stages,
         grounding = stages.grounding_settings(request.grounding_model) if request.grounding_model else None
         return run_build(request.out, sources, root, recipe, stages, request.seed, request.grounding,
                          grounding=grounding, **common)
-    from pipeline.compose import compose_demo_sources, default_kit_dir, write_demo_licenses
+    from pipeline.compose import compose_demo_sources, default_kit_dir
 
     kit = Path(request.kit) if request.kit else default_kit_dir()
     out = Path(request.out)
     corpus.remove_partial_files(out)
     manifest, grounding_json = compose_demo_sources(out / "sources", request.demo_sources, request.seed, kit)
-    write_demo_licenses(out, kit)
     sources, root = load_sources(manifest)
     return run_build(out, sources, root, recipe, stages, request.seed, str(grounding_json), kit_donors(kit), **common)

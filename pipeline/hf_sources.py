@@ -318,7 +318,42 @@ def import_hf_sources(
     result.rejected.sort(key=lambda r: (r.item, r.reason))
     write_manifest(out / corpus.MANIFEST, result.records)
     atomic_write_text(out / corpus.REJECTED, "".join(r.to_json() + "\n" for r in result.rejected))
+    atomic_write_text(out / corpus.LICENSES, licences_text(request.hf_dataset, request.revision,
+                                                           declared_licence(request.hf_dataset, request.revision)))
     return result
+
+
+def declared_licence(source: str, revision: str | None = None) -> str | None:
+    """The ``license`` its dataset card declares (a Hub id's, or a local folder's ``README.md``), else None.
+
+    Best effort: a card that cannot be read (offline, no card, bad YAML) declares nothing."""
+    from huggingface_hub import hf_hub_download, metadata_load
+
+    path = Path(source)
+    try:
+        if path.exists():
+            card = path / "README.md" if path.is_dir() else None
+        else:
+            card = Path(hf_hub_download(source, "README.md", repo_type="dataset", revision=revision))
+        metadata = metadata_load(card) if card is not None and card.is_file() else None
+    except Exception:  # any failure (offline, no card, bad YAML) means: none declared, and the file says so
+        return None
+    licence = (metadata or {}).get("license")
+    if isinstance(licence, list):
+        licence = ", ".join(str(x) for x in licence)
+    return str(licence) if licence else None
+
+
+def licences_text(source: str, revision: str | None, licence: str | None) -> str:
+    """``LICENSES.md`` of an import: where the audio came from and what its card declares. A corpus built from the
+    sources carries it, and a push puts it in the dataset card (publishing refuses a corpus without one)."""
+    where = f"`{source}`" + (f" (revision `{revision}`)" if revision else "")
+    declared = f"`{licence}`" if licence else "none"
+    return (f"# Licences and attribution\n\nThe source audio was imported by `fakesound import-sources` from the "
+            f"dataset {where}.\n\nLicence declared by its dataset card: {declared}.\n\nEach clip keeps the terms "
+            f"of its original recording, as that dataset describes them (AudioCaps and AudioSet clips are excerpts "
+            f"of YouTube videos, each under its uploader's terms): check them before publishing anything built from "
+            f"these sources, and state here what applies.\n")
 
 
 class _LimitReached(Exception):

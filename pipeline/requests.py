@@ -59,6 +59,8 @@ class BuildRequest(Request):
     guidance: float | None = opt(None, "classifier-free guidance scale (unset: the recipe's)")
     audiosr: str | None = opt(None, "AudioSR checkpoint: hub id, folder or pytorch_model.bin (unset: the recipe's)")
     audiosr_steps: int | None = opt(None, "AudioSR diffusion steps (unset: the recipe's)")
+    audiosr_config: str | None = opt(None, "AudioSR architecture JSON, for a checkpoint that is not the published "
+                                           "size (unset: the published architecture)")
     batch_size: int | None = opt(None, "clips per generator (GPU) call (unset: the recipe's)")
     n_candidates: int | None = opt(None, "inpainting candidates per clip, the best by CLAP kept (unset: the recipe's)")
     clap: str | None = opt(None, "CLAP checkpoint scoring the candidates (unset: AudioLDM2's own; AudioLDM: "
@@ -95,15 +97,16 @@ class BuildRequest(Request):
 
     def absolute(self) -> BuildRequest:
         """The same request with its paths absolute (workers may start in another folder)."""
-        paths = {n: str(Path(getattr(self, n)).absolute()) for n in ("out", "sources", "grounding", "kit")
-                 if getattr(self, n) is not None}
+        paths = {n: str(Path(getattr(self, n)).absolute()) for n in ("out", "sources", "grounding", "kit",
+                                                                     "audiosr_config") if getattr(self, n) is not None}
         if self.grounding_model is not None and Path(self.grounding_model).exists():  # a local checkpoint folder
             paths["grounding_model"] = str(Path(self.grounding_model).absolute())
         return dataclasses.replace(self, **paths)
 
     def recipe_overrides(self) -> dict[str, Any]:
         """The recipe settings this request sets (None: left to the recipe)."""
-        names = ("checkpoint", "steps", "guidance", "audiosr", "audiosr_steps", "batch_size", "n_candidates", "clap")
+        names = ("checkpoint", "steps", "guidance", "audiosr", "audiosr_steps", "audiosr_config", "batch_size",
+                 "n_candidates", "clap")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def provenance(self) -> dict[str, Any]:
@@ -112,7 +115,7 @@ class BuildRequest(Request):
         data = self.to_dict()
         for name in ("out", "chunk_size", "workers"):
             data.pop(name)
-        for name in ("sources", "grounding", "kit"):
+        for name in ("sources", "grounding", "kit", "audiosr_config"):
             data[name] = Path(data[name]).name if data[name] else None
         if self.grounding_model is not None and Path(self.grounding_model).is_absolute():  # a local folder, by name
             data["grounding_model"] = Path(self.grounding_model).name

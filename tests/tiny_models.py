@@ -60,6 +60,23 @@ def save_checkpoint(components: dict[str, Any], folder: Path, audioldm2: bool = 
     return folder
 
 
+def save_audiosr(folder: Path, seed: int = 1) -> Path:
+    """A tiny AudioSR checkpoint in the published layout (``pytorch_model.bin`` with upstream's key names and
+    schedule) plus ``config.json``, the architecture it needs (the ``audiosr_config`` option)."""
+    from regenerate.audiosr import AudioSRUpsampler, tiny_audiosr_config
+    from regenerate.audiosr.convert import to_official_state_dict
+    from regenerate.audiosr.model import build_scheduler
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = tiny_audiosr_config()
+    model = AudioSRUpsampler.from_config(config, device="cpu", seed=seed).model
+    official = to_official_state_dict(model.state_dict(), config)
+    official["alphas_cumprod"] = build_scheduler(config).alphas_cumprod.clone()
+    torch.save({"state_dict": official}, folder / "pytorch_model.bin")
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
 #: Tiny TAG grounding network: the real log-mel front end (32 kHz, 64 mel bins), narrow conv blocks and GRU.
 TAG_CHANNELS = (4, 4, 8, 8)
 

@@ -42,6 +42,8 @@ def test_import_a_parquet_dataset_then_build(audiocaps_parquet, tmp_path, capsys
                  "--quiet"]) == 0
     built = read_manifest(out / "manifest.jsonl")
     assert len(built) == 6 and {r.source_id for r in built} == {r.id for r in records}
+    attribution = (out / "LICENSES.md").read_text()  # the import's attribution travels with the corpus
+    assert attribution == (sources / "LICENSES.md").read_text() and str(audiocaps_parquet) in attribution
 
 
 def test_import_sources_needs_a_dataset_or_a_folder(tmp_path, capsys):

@@ -85,12 +85,14 @@ def test_build_flow_parameters_reach_the_request(prefect_api, tmp_path, monkeypa
     made = [ClipRecord(id="x", label=0, audio_path="audio/x.wav", split="train")]  # a run that makes nothing fails
     monkeypatch.setattr(engine, "build", lambda request, recipe, stages, executor: seen.append(request) or (made, []))
     build_fakesound(out=str(tmp_path), sources="s.jsonl", recipe="fakesound-train", checkpoint="ckpt", steps=7,
-                    guidance=2.0, audiosr="sr", audiosr_steps=3, batch_size=4, device="cpu")
+                    guidance=2.0, audiosr="sr", audiosr_steps=3, audiosr_config="arch.json", batch_size=4,
+                    device="cpu")
     (request,) = seen
     assert isinstance(request, BuildRequest) and request.device == "cpu"
     assert request.out == str(tmp_path) and request.sources == str(Path("s.jsonl").absolute())  # absolute
     assert request.recipe_overrides() == {"checkpoint": "ckpt", "steps": 7, "guidance": 2.0, "audiosr": "sr",
-                                          "audiosr_steps": 3, "batch_size": 4}
+                                          "audiosr_steps": 3, "batch_size": 4,
+                                          "audiosr_config": str(Path("arch.json").absolute())}
 
 
 def test_build_flow_refuses_what_does_not_apply_before_any_task(tmp_path):

@@ -22,6 +22,7 @@ from pipeline.hf_sources import (
     resolve_columns,
 )
 from pipeline.manifest import read_manifest
+from pipeline.publish import detect_license
 from pipeline.requests import ImportRequest
 
 RATE_IN = 48000
@@ -149,7 +150,8 @@ def test_streaming_and_saved_folder_give_the_same_manifest(rows, parquet, tmp_pa
 def test_a_hub_dataset_through_the_standin(parquet, tmp_path, monkeypatch):
     from huggingface_hub import HfApi
 
-    card = ("---\ndataset_info:\n  features:\n  - name: audiocap_id\n    dtype: int64\n  - name: youtube_id\n"
+    card = ("---\nlicense: cc-by-4.0\ndataset_info:\n  features:\n  - name: audiocap_id\n    dtype: int64\n"
+            "  - name: youtube_id\n"
             "    dtype: string\n  - name: start_time\n    dtype: int64\n  - name: audio\n    dtype:\n      audio:\n"
             "        sampling_rate: 48000\n  - name: caption\n    dtype: string\nconfigs:\n- config_name: default\n"
             "  data_files:\n  - split: test\n    path: data/test-*\n---\n")
@@ -172,6 +174,9 @@ def test_a_hub_dataset_through_the_standin(parquet, tmp_path, monkeypatch):
             assert [(r.id, r.sha256, r.extra["captions"]) for r in result.records] == [
                 (r.id, r.sha256, r.extra["captions"]) for r in local.records]
             assert {r.extra["hf_dataset"] for r in result.records} == {"jp1924/AudioCaps"}
+            attribution = (out / "LICENSES.md").read_text()  # what the card declares, for the corpus and its push
+            assert "`jp1924/AudioCaps`" in attribution and detect_license(attribution) == "cc-by-4.0"
+        assert "declared by its dataset card: none" in (tmp_path / "local" / "LICENSES.md").read_text()
         assert any(path.endswith("/data/test-00000-of-00001.parquet") for _, path in hub.state.requests)
         with pytest.raises(SourceDatasetError, match=r"^nobody/nothing: cannot open dataset") as err:
             import_hf_sources(ImportRequest(hf_dataset="nobody/nothing", out=str(tmp_path / "none")))
