@@ -4,6 +4,12 @@ Each clip lays one background recording under 1-3 foreground events at seeded, n
 onsets on the 40 ms grid. The caption is built from the recordings' caption phrases, and the
 event times are written as phrase-level grounding results, so the demo has ground truth to
 ground on. Composition is deterministic in (kit, seed, clip index).
+
+With ``histories`` (the default) each composed clip then goes through a seeded recording history
+(:func:`pipeline.conditions.draw_history`: band limit 4/8/11/16 kHz or full band, resampling, mono
+downmix, MP3/Vorbis/Opus, DC) and a drawn level (peak -30..-1 dBFS; 3 % near-silent at -60..-50 dBFS,
+1 % digital silence) *before* any fake is made, so a real clip and its fake share that history as AudioCaps
+reals and FakeSound fakes share YouTube's processing, and bandwidth or codec never tells them apart.
 """
 
 from __future__ import annotations
@@ -18,12 +24,16 @@ import numpy as np
 
 from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import quantize_pcm16, read_audio, write_audio
+from pipeline.conditions import apply_conditions, draw_history
 from pipeline.hashing import sha256_file
 from pipeline.manifest import REAL, ClipRecord, write_manifest
 from pipeline.timemath import FAKESOUND_GRID_S, seconds_to_samples, snap_to_grid
 
 DEMO_RATE = 32000
 CLIP_SECONDS = 10.0
+#: Share of composed clips made near-silent (peak -60..-50 dBFS) and digitally silent.
+P_NEAR_SILENT = 0.03
+P_SILENT = 0.01
 
 
 @dataclass(frozen=True)
@@ -123,10 +133,27 @@ def compose_clip(
     return quantize_pcm16(mix.astype(np.float32)), caption, placed, bg.file
 
 
+def apply_history(mix: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """``mix`` after a drawn recording history and level (see the module docstring), and what was drawn."""
+    history = draw_history(rng, DEMO_RATE)
+    out = apply_conditions(mix, DEMO_RATE, history, rng)
+    draw = rng.random()
+    if draw < P_SILENT:
+        return np.zeros_like(out), {"history": history, "level": "silent"}
+    peak_db = float(rng.uniform(-60, -50) if draw < P_SILENT + P_NEAR_SILENT else rng.uniform(-30, -1))
+    peak = float(np.max(np.abs(out)))
+    if peak > 0:
+        out = out * np.float32(10 ** (peak_db / 20) / peak)
+    return quantize_pcm16(out), {"history": history, "peak_dbfs": round(peak_db, 2)}
+
+
 def compose_demo_sources(
-    out_dir: str | Path, num_sources: int, seed: int, kit_dir: str | Path | None = None
+    out_dir: str | Path, num_sources: int, seed: int, kit_dir: str | Path | None = None, histories: bool = True
 ) -> tuple[Path, Path]:
     """Write ``num_sources`` composed clips, a source manifest and phrase-level grounding.
+
+    ``histories``: each clip goes through a drawn recording history and level (module docstring), recorded in
+    its ``extra``; False keeps the kit's clean, full-band mixes.
 
     Returns (source manifest path, grounding JSON path). Audio goes to ``out_dir/audio``;
     the kit's LICENSES.md is copied beside it (the clips are CC BY-SA 3.0 adaptations).
@@ -138,6 +165,9 @@ def compose_demo_sources(
     for i in range(num_sources):
         clip_id = f"demo{seed:03d}_{i:05d}"
         mix, caption, events, bg = compose_clip(i, kit, audio, seed)
+        processing: dict = {}
+        if histories:
+            mix, processing = apply_history(mix, np.random.default_rng([seed, i, 1]))
         path = write_audio(out_dir / "audio" / f"{clip_id}.flac", mix, DEMO_RATE)
         records.append(
             ClipRecord(
@@ -150,7 +180,7 @@ def compose_demo_sources(
                 duration=len(mix) / DEMO_RATE,
                 sha256=sha256_file(path),
                 seed=seed,
-                extra={"background": bg, "events": [e.__dict__ for e in events]},
+                extra={"background": bg, "events": [e.__dict__ for e in events], **processing},
             )
         )
         grounding[clip_id] = [{"phrase": e.phrase, "segments": [[e.onset, e.offset]]} for e in events]
@@ -161,4 +191,5 @@ def compose_demo_sources(
     return manifest, grounding_path
 
 
-__all__ = ["CLIP_SECONDS", "DEMO_RATE", "FAKESOUND_GRID_S", "compose_clip", "compose_demo_sources", "read_kit"]
+__all__ = ["CLIP_SECONDS", "DEMO_RATE", "FAKESOUND_GRID_S", "apply_history", "compose_clip", "compose_demo_sources",
+           "read_kit"]
