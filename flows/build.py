@@ -28,7 +28,7 @@ from pipeline.errors import RejectedInput, Rejection
 from pipeline.fakesound_format import fakesound_audio_id
 from pipeline.hashing import config_hash, sha256_file
 from pipeline.manifest import FAKE, ClipRecord, read_manifest
-from pipeline.splice import fit_length, splice
+from pipeline.splice import altered_span, fit_length, splice
 from pipeline.timemath import Segment, ceil_to_grid, segment_to_samples, snap_to_grid
 from regenerate import Donor, RegionRequest, RegionResult
 from regenerate.recipes import Recipe, create_regenerators, get_recipe
@@ -167,6 +167,7 @@ def _write_pair(prep: _Prepared, result: RegionResult, ctx: BuildContext) -> lis
     fake = quantize_pcm16(
         splice(prep.audio, insert, region, rate, crossfade_ms=recipe.crossfade_ms, loudness_match=recipe.loudness_match)
     )
+    region = altered_span(prep.audio, fake, region, rate, recipe.grid_s)  # no label edge identical to the real
     fake_id = fakesound_audio_id(job.source.id, region)
     common = {
         "source_id": job.source.id, "split": job.split, "caption": job.source.caption, "sample_rate": rate,
