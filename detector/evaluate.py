@@ -121,6 +121,19 @@ def metrics_by_group(
     return {name: compute_metrics(g, threshold, n_boot, seed) for name, g in groups.items()}
 
 
+def decide_threshold(preds: Sequence[ClipPrediction], rule: str) -> dict[str, Any]:
+    """The clip threshold ``rule`` picks on ``preds`` (validation), with the error rates it gives there."""
+    labels = np.array([p.label for p in preds], dtype=np.int64)
+    scores = np.array([p.score for p in preds], dtype=np.float64)
+    if len(set(labels.tolist())) < 2:
+        raise ValueError("choosing a threshold needs real and fake validation clips")
+    t = M.choose_threshold(labels, scores, rule)
+    called = scores >= t
+    return {"threshold": t, "rule": rule, "val_fpr": float(np.mean(called[labels == 0])),
+            "val_fnr": float(np.mean(~called[labels == 1])), "n_val_real": int((labels == 0).sum()),
+            "n_val_fake": int(labels.sum())}
+
+
 def selection_score(m: dict[str, object]) -> float:
     """Checkpoint-selection value on validation (higher is better): mean of (1 - EER) and segment F1 at 1 s."""
     eer_v = m["eer"]["value"]  # type: ignore[index]

@@ -71,7 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--checkpoint", required=True, help="CKPT_DIR written by `fakesound train`")
     p.add_argument("--json", action="store_true", help="print JSON (one object per file)")
-    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--threshold", type=float, default=None,
+                   help="clip threshold (default: the one chosen on validation and stored in the checkpoint)")
     p.add_argument("--device", default="auto")
     p.set_defaults(handler=_detect)
 
