@@ -135,7 +135,9 @@ def train_step(
     return {"loss": float(loss.detach()), **terms}
 
 
-def validate(model: DetectorModel, records: list[ClipRecord], root: Path, cfg: TrainConfig, device) -> tuple[dict, list]:
+def validate(
+    model: DetectorModel, records: list[ClipRecord], root: Path, cfg: TrainConfig, device
+) -> tuple[dict, list]:
     """Validation metrics and the predictions they came from (the stored threshold is chosen on them)."""
     detector = Detector(model, cfg.threshold, device)
     preds, errors = predict_records(detector, records, root)

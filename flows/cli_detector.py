@@ -39,8 +39,14 @@ def _detect(args: argparse.Namespace) -> int:
 def _benchmark(args: argparse.Namespace) -> int:
     from detector import run_benchmark
 
+    conditions = [c for spec in args.conditions for c in spec.split(",") if c]
+    if conditions == ["default"]:
+        from detector.benchmark import DEFAULT_CONDITIONS
+
+        conditions = list(DEFAULT_CONDITIONS)
     results = run_benchmark(
-        args.checkpoint, args.manifest, args.out, threshold=args.threshold, n_boot=args.bootstrap, device=args.device
+        args.checkpoint, args.manifest, args.out, threshold=args.threshold, n_boot=args.bootstrap, device=args.device,
+        split=args.split, conditions=conditions, probes=not args.no_probes,
     )
     print((__import__("pathlib").Path(args.out) / "results.md").read_text())
     for error in results["errors"]:
@@ -81,7 +87,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--manifest", nargs="+", required=True, metavar="PATH",
                    help="FakeSound JSON or manifest.jsonl (audio paths relative to its folder)")
     p.add_argument("--out", required=True, help="folder for results.md, results.json and figures")
-    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--split", default="test", help="split of a manifest.jsonl to score ('all': every split)")
+    p.add_argument("--conditions", nargs="*", default=[], metavar="KIND:VALUE",
+                   help="also score under these conditions (lowpass:8000 mp3:0.9 vorbis:0.5 opus:0.9 "
+                        "resample:16000 gain:-12 noise:20 ...; 'default' for the standard set)")
+    p.add_argument("--no-probes", action="store_true", help="skip the shortcut probes")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="clip threshold for every checkpoint (default: each checkpoint's stored one)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95 %% CIs")
     p.add_argument("--device", default="auto")
     p.set_defaults(handler=_benchmark)
