@@ -3,10 +3,11 @@
 * **Global-statistics probe**: eight clip statistics (RMS, peak, DC, high-band energy above 4 and 8 kHz,
   zero-crossing rate, share of exact-zero samples, largest sample step relative to the RMS) and a logistic
   regression. A low EER means fakes differ from reals in level, bandwidth or encoding, not in content.
-* **Boundary-only probe**: features from ``BOUNDARY_MS`` either side of each fake region edge (largest sample
-  step relative to the clip's 99th-percentile step, level and high-band changes across the edge) against the
-  same features at the paired real clip's same instants (its fake's edges), or at seeded random instants for
-  reals without a fake partner. A low EER means the seams give fakes away.
+* **Boundary-only probe**: click features from ``BOUNDARY_MS`` either side of each fake region edge (the
+  largest sample step within 1 ms of the edge relative to the clip's 99th-percentile step and to the median
+  step around it, and the step at the edge sample) against the same features at the paired real clip's same
+  instants (its fake's edges: the grounded event edges are there too), or at seeded random instants for reals
+  without a fake partner. A low EER means a discontinuity at the seams gives fakes away.
 
 Both are scored by source-grouped cross-validation (a source's real clip and its fakes are always in the same
 fold), so a probe cannot memorise recordings. A probe EER below ``FLAG_EER`` flags the corpus as solvable by a
@@ -31,7 +32,7 @@ BOUNDARY_MS = 5.0
 FLAG_EER = 0.45
 FOLDS = 5
 GLOBAL_FEATURES = ("rms_db", "peak_db", "dc", "hf4k_ratio_db", "hf8k_ratio_db", "zcr", "zero_share", "max_step_rel")
-BOUNDARY_FEATURES = ("step_rel", "level_change_db", "hf_change_db", "step_rel_after")
+BOUNDARY_FEATURES = ("step_rel", "step_local", "step_at_edge")
 
 
 def _db(x: float) -> float:
@@ -56,26 +57,27 @@ def global_statistics(audio: np.ndarray, rate: int) -> np.ndarray:
 
 def _edge_features(x: np.ndarray, rate: int, t: float, step_ref: float) -> np.ndarray:
     half = max(2, round(BOUNDARY_MS / 1000 * rate))
+    core = max(1, round(0.001 * rate))
     i = min(max(round(t * rate), half + 1), len(x) - half - 1)
-    before, after = x[i - half : i], x[i : i + half]
-    around = x[i - half : i + half]
-    step = float(np.max(np.abs(np.diff(around)))) / step_ref
-    hf = lambda s: float(np.mean(np.diff(s) ** 2)) / (float(np.mean(s**2)) + 1e-12)  # noqa: E731 - crude tilt
+    steps = np.abs(np.diff(x[i - half : i + half]))
+    core_steps = steps[half - core : half + core]
+    context = np.concatenate([steps[: half - core], steps[half + core :]])
     return np.array([
-        step, _db(float(np.mean(after**2)) + 1e-12) - _db(float(np.mean(before**2)) + 1e-12),
-        _db(hf(after)) - _db(hf(before)), float(np.max(np.abs(np.diff(after)))) / step_ref,
+        float(core_steps.max()) / step_ref,
+        float(core_steps.max()) / (float(np.median(context)) + 1e-9),
+        abs(float(x[i] - x[i - 1])) / step_ref,
     ])
 
 
 def boundary_features(audio: np.ndarray, rate: int, instants: Sequence[float]) -> np.ndarray:
-    """:data:`BOUNDARY_FEATURES` at each instant; the clip's feature row is the element-wise max over instants
-    of the absolute values (a seam shows at either edge)."""
+    """:data:`BOUNDARY_FEATURES` at each instant; the clip's row is their element-wise max (a seam shows at
+    either edge)."""
     x = np.asarray(audio, dtype=np.float64)
     steps = np.abs(np.diff(x))
     step_ref = float(np.percentile(steps, 99)) + 1e-9 if len(steps) else 1.0
     if len(x) < 4 * max(2, round(BOUNDARY_MS / 1000 * rate)) or not instants:
         return np.zeros(len(BOUNDARY_FEATURES))
-    rows = np.abs(np.stack([_edge_features(x, rate, t, step_ref) for t in instants]))
+    rows = np.stack([_edge_features(x, rate, t, step_ref) for t in instants])
     return rows.max(axis=0)
 
 

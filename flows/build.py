@@ -24,6 +24,7 @@ import numpy as np
 import grounding
 from pipeline import corpus
 from pipeline.audio_io import quantize_pcm16, read_audio, resample, write_audio
+from pipeline.conditions import shape_change
 from pipeline.errors import RejectedInput, Rejection
 from pipeline.fakesound_format import fakesound_audio_id
 from pipeline.hashing import config_hash, sha256_file
@@ -164,6 +165,10 @@ def _write_pair(prep: _Prepared, result: RegionResult, ctx: BuildContext) -> lis
     if region != prep.request.region:  # splice only the altered span: the rest stays bit-identical
         first, last = segment_to_samples(region, rate)
         insert = insert[first - start : last - start]
+    history = job.source.extra.get("history") or []  # a composed source's recording history (demo)
+    if history:
+        first, last = segment_to_samples(region, rate)
+        insert = shape_change(prep.audio[first:last], insert, rate, history)
     fake = quantize_pcm16(
         splice(prep.audio, insert, region, rate, crossfade_ms=recipe.crossfade_ms, loudness_match=recipe.loudness_match)
     )

@@ -145,6 +145,19 @@ def apply_conditions(
     return np.asarray(audio, dtype=np.float32)
 
 
+def shape_change(original: np.ndarray, changed: np.ndarray, rate: int, history: Sequence[str]) -> np.ndarray:
+    """``changed`` with what differs from ``original`` passed through ``history`` (level steps left out):
+    ``original + H(changed - original)``. Material a backend brings in (a donor stretch, an added event,
+    resynthesis error) then carries the band limit and codec of the clip it lands in, so neither the seams
+    nor clip statistics tell the fake by its bandwidth."""
+    steps = [h for h in history if parse_condition(h)[0] not in ("gain", "dc", "noise")]
+    original = np.asarray(original, dtype=np.float32)
+    if not steps:
+        return np.asarray(changed, dtype=np.float32)
+    delta = np.asarray(changed, dtype=np.float32) - original
+    return (original + apply_conditions(delta, rate, steps)).astype(np.float32)
+
+
 #: Effective bandwidths of real material (Hz; None = full band) and how often the demo draws each.
 BANDWIDTHS: tuple[tuple[float | None, float], ...] = ((None, 0.35), (16000, 0.15), (11025, 0.15), (8000, 0.25),
                                                       (4000, 0.10))
@@ -177,4 +190,4 @@ def draw_history(rng: np.random.Generator, rate: int) -> list[str]:
 
 
 __all__ = ["KINDS", "apply_condition", "apply_conditions", "band_limit", "codec_round_trip", "draw_history",
-           "parse_condition"]
+           "parse_condition", "shape_change"]

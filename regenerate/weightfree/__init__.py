@@ -20,13 +20,14 @@ BACKENDS = ("splice", "addition", "vocoder")
 def create(backend: str, donors: Sequence[Donor] = (), params: Mapping[str, Any] | None = None) -> Regenerator:
     """A weight-free backend by name.
 
-    ``params`` may carry ``snr_db`` ([low, high] or one value) and ``griffin_lim_iters``.
+    ``params`` may carry ``snr_db`` ([low, high] or one value), ``griffin_lim_iters`` and ``splice_match_level``
+    (scale the spliced stretch to the RMS of the span it replaces).
 
     Unknown names raise ``KeyError``; splice/addition with no donors raise ``RejectedInput``.
     """
     params = params or {}
     if backend == "splice":
-        return GenuineSpliceRegenerator(donors)
+        return GenuineSpliceRegenerator(donors, match_level=bool(params.get("splice_match_level", False)))
     if backend == "addition":
         snr = params.get("snr_db", (0.0, 10.0))
         return AdditionRegenerator(donors, snr_db=(snr, snr) if isinstance(snr, int | float) else tuple(snr))

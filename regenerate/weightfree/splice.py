@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from pipeline.splice import match_loudness
 from regenerate.base import Donor, RegionRequest, RegionResult, SingleRegenerator
 from regenerate.weightfree.common import DonorPool, region_span, request_rng, tile_crossfaded
 
@@ -18,15 +19,17 @@ class GenuineSpliceRegenerator(SingleRegenerator):
 
     Donors at least as long as the region are preferred; the stretch is then the donor's samples
     (at the request's rate) verbatim. Only when every donor is shorter is one looped, with
-    equal-power crossfades of ``TILE_CROSSFADE_S`` at the joins. No level change is made here
-    (loudness matching is the splicer's job).
+    equal-power crossfades of ``TILE_CROSSFADE_S`` at the joins. With ``match_level`` the stretch is scaled
+    to the RMS of the span it replaces (limits as :func:`pipeline.splice.match_loudness`): a donor left at its
+    own recording level is a level step that gives the fake away without any look at its content.
     """
 
     manipulation = "splice"
     name = "genuine-splice"
 
-    def __init__(self, donors: Sequence[Donor]):
+    def __init__(self, donors: Sequence[Donor], match_level: bool = False):
         self.pool = DonorPool(donors, self.name)
+        self.match_level = match_level
 
     def regenerate(self, request: RegionRequest) -> RegionResult:
         start, stop = region_span(request)
@@ -41,6 +44,8 @@ class GenuineSpliceRegenerator(SingleRegenerator):
         else:
             offset = int(rng.integers(len(source) - length + 1))
             audio = source[offset : offset + length].copy()
+        if self.match_level:
+            audio = match_loudness(audio, request.audio[start:stop])
         info = {
             "donor_id": donor.id,
             "donor_offset_s": round(offset / rate, 6),

@@ -164,3 +164,12 @@ def test_create_and_recipe(donors, clip):
     for name in ("splice", "addition"):
         with pytest.raises(RejectedInput, match="no donor clips"):
             weightfree.create(name, [], {})
+
+
+def test_splice_can_match_the_level_of_the_replaced_span(donors, clip):
+    from pipeline.splice import rms
+    from regenerate import weightfree
+
+    matched = weightfree.create("splice", donors=donors, params={"splice_match_level": True}).regenerate(request(clip))
+    start, stop = span()
+    assert abs(rms(matched.audio) / rms(clip[start:stop]) - 1) < 1e-3
