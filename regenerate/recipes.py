@@ -54,7 +54,8 @@ RECIPES: dict[str, Recipe] = {
         # crossfaded seams: a hard cut between unrelated recordings is a click a detector can learn instead
         # of the manipulation (the boundary probe of `fakesound benchmark` measures it)
         Recipe("weight-free", backends=("splice", "addition", "vocoder"), loudness_match=False,
-               crossfade_ms=WEIGHT_FREE_CROSSFADE_MS, params={"splice_match_level": True}),
+               crossfade_ms=WEIGHT_FREE_CROSSFADE_MS,
+               params={"splice_match_level": True, "addition_peak_limit": True, "snr_db": (-5.0, 5.0)}),
         Recipe(
             "fakesound-train",
             backends=("audioldm2",),

@@ -17,6 +17,13 @@ CUT_FADE_S = 0.01
 MIN_REGION_RMS = 1e-6
 
 
+def _largest_gain(base: np.ndarray, event: np.ndarray, ceiling: float) -> float:
+    """The largest g with ``max |base + g * event| <= ceiling`` (``|base| <= ceiling``), with 0.1 % headroom."""
+    up, down = event > 0, event < 0
+    bounds = np.concatenate([(ceiling - base[up]) / event[up], (ceiling + base[down]) / -event[down]])
+    return float(max(0.0, bounds.min()) * 0.999) if bounds.size else float("inf")
+
+
 class AdditionRegenerator(SingleRegenerator):
     """``manipulation="addition"``: region = original region + scaled donor event, placed at the region start.
 
@@ -24,17 +31,20 @@ class AdditionRegenerator(SingleRegenerator):
     ``20 log10(rms(event as placed, over its own samples) / rms(original region))``.
     An event shorter than the region is followed by silence and ``changed`` reports the event's span;
     a longer one is cut with a ``CUT_FADE_S`` fade-out. Background donors are skipped when events exist.
+    With ``peak_limit`` the event's gain is lowered until the clip's peak is not exceeded (``snr_db`` in
+    ``info`` is then the SNR actually used): louder-than-anything or clipped additions are a level cue.
     ``info["added_phrase"]`` names the event, for updating captions.
     """
 
     manipulation = "addition"
     name = "event-addition"
 
-    def __init__(self, donors: Sequence[Donor], snr_db: tuple[float, float] = (0.0, 10.0)):
+    def __init__(self, donors: Sequence[Donor], snr_db: tuple[float, float] = (0.0, 10.0), peak_limit: bool = False):
         low, high = (float(v) for v in snr_db)
         if low > high:
             raise ValueError(f"snr_db range {snr_db} has low > high")
         self.snr_db = (low, high)
+        self.peak_limit = peak_limit
         events = [d for d in donors if d.kind != "background"]
         self.pool = DonorPool(events or donors, self.name)  # a background bed is no foreground event
 
@@ -57,6 +67,11 @@ class AdditionRegenerator(SingleRegenerator):
         gain = reference * 10.0 ** (snr_db / 20.0) / level
         mixed = original.copy()
         mixed[: len(event)] += gain * event
+        if self.peak_limit:  # the added event may not raise the clip's peak (no new loudest sample, no clipping)
+            gain = min(gain, _largest_gain(original[: len(event)], event, float(np.max(np.abs(request.audio)))))
+            mixed = original.copy()
+            mixed[: len(event)] += gain * event
+            snr_db = 20.0 * np.log10(max(gain * level / reference, 1e-12))
         info = {
             "donor_id": donor.id,
             "snr_db": round(snr_db, 4),

@@ -173,3 +173,13 @@ def test_splice_can_match_the_level_of_the_replaced_span(donors, clip):
     matched = weightfree.create("splice", donors=donors, params={"splice_match_level": True}).regenerate(request(clip))
     start, stop = span()
     assert abs(rms(matched.audio) / rms(clip[start:stop]) - 1) < 1e-3
+
+
+def test_addition_peak_limit_keeps_the_clip_peak(donors, clip):
+    from regenerate import weightfree
+
+    loud = weightfree.create("addition", donors=donors, params={"snr_db": 20.0, "addition_peak_limit": True})
+    result = loud.regenerate(request(clip))
+    assert np.max(np.abs(result.audio)) <= np.max(np.abs(clip)) + 1e-6 and result.info["snr_db"] < 20.0
+    free = weightfree.create("addition", donors=donors, params={"snr_db": 20.0}).regenerate(request(clip))
+    assert np.max(np.abs(free.audio)) > np.max(np.abs(clip)) and free.info["snr_db"] == 20.0
