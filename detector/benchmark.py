@@ -19,6 +19,7 @@ import numpy as np
 from detector.evaluate import POINT_METRICS, ClipPrediction, json_safe, metrics_by_group, predict_records
 from detector.inference import FRAME_THRESHOLD, Detector
 from detector.probes import FLAG_EER, run_probes
+from detector.protocols import PROTOCOLS, fakesound_protocol
 from pipeline.atomic import atomic_write_text
 from pipeline.conditions import apply_condition, parse_condition
 from pipeline.fakesound_format import read_fakesound2_jsonl, read_fakesound_json
@@ -134,6 +135,20 @@ def results_markdown(rows: list[dict[str, Any]], probes: dict[str, dict] | None 
     return "\n".join(lines) + "\n"
 
 
+def protocol_markdown(rows: list[dict[str, Any]]) -> str:
+    """The paper-protocol table (empty without ``--protocol``)."""
+    if not rows:
+        return ""
+    lines = ["", f"{rows[0]['protocol']} protocol (their evaluation, quirks included: see detector/protocols.py):", "",
+             "| system | manifest | split | n | Acc % | Seg F1@1s | Seg F1@20ms | Event F1 |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        m = r["metrics"]
+        lines.append(f"| {r['system']} | {r['manifest']} | {r['split']} | {m['n_clips']} | {100 * m['acc']:.1f} | "
+                     f"{m['seg_f1_1s']:.3f} | {m['seg_f1_20ms']:.3f} | {m['event_f1']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
 def _probe_rows(manifest: str, split: str, result: dict[str, dict]) -> list[dict[str, Any]]:
     rows = []
     for name, probe in result.items():
@@ -171,6 +186,7 @@ def run_benchmark(
     split: str = "test",
     conditions: Sequence[str] = (),
     probes: bool = True,
+    protocol: str = "ours",
 ) -> dict[str, Any]:
     """Evaluate every checkpoint on every manifest (per split, per manipulation, per condition), run the
     shortcut probes on each manifest, and write the outputs."""
@@ -186,6 +202,9 @@ def run_benchmark(
     errors: list[str] = []
     clean_preds: list[ClipPrediction] = []
     systems = []
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
+    protocol_rows: list[dict[str, Any]] = []
     for ckpt, name in zip(checkpoints, system_names(checkpoints), strict=True):
         detector = Detector.from_checkpoint(ckpt, threshold=threshold, device=device)
         systems.append({"system": name, "checkpoint": str(ckpt), "threshold": detector.threshold})
@@ -206,6 +225,11 @@ def run_benchmark(
                         rows.append({"system": name, "checkpoint": str(ckpt), "manifest": manifest.name,
                                      "split": split_name or "-", "condition": condition, "group": group,
                                      "threshold": detector.threshold, "metrics": m})
+                if condition == "clean" and protocol == "fakesound":
+                    for split_name in sorted({p.split for p in preds}):
+                        protocol_rows.append({"system": name, "manifest": manifest.name, "split": split_name or "-",
+                                              "protocol": protocol, "metrics": fakesound_protocol(
+                                                  [p for p in preds if p.split == split_name])})
                 if condition == "clean" and len({p.label for p in preds}) == 2:
                     curves[f"{name} / {manifest.name}"] = ([p.label for p in preds], [p.score for p in preds])
     probe_results: dict[str, dict] = {}
@@ -214,11 +238,12 @@ def run_benchmark(
             result = run_probes(records, manifest.parent)
             probe_results[manifest.name] = result
             rows += _probe_rows(manifest.name, split, result)
-    results = {"systems": systems, "threshold_override": threshold, "frame_threshold": FRAME_THRESHOLD,
+    results = {"systems": systems, "protocol": protocol, "protocol_rows": protocol_rows,
+               "threshold_override": threshold, "frame_threshold": FRAME_THRESHOLD,
                "n_boot": n_boot, "split": split, "conditions": list(conditions), "rows": rows, "errors": errors,
                "probes": probe_results, "manifests": [str(m) for m in manifests], "metrics": list(POINT_METRICS)}
     atomic_write_text(out_dir / "results.json", json.dumps(json_safe(results), indent=2))
-    atomic_write_text(out_dir / "results.md", results_markdown(rows, probe_results))
+    atomic_write_text(out_dir / "results.md", results_markdown(rows, probe_results) + protocol_markdown(protocol_rows))
     if curves:
         plot_det_roc(curves, out_dir / "det_roc.png")
     chosen = pick_localisation(clean_preds, n_localisation)

@@ -46,7 +46,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         conditions = list(DEFAULT_CONDITIONS)
     results = run_benchmark(
         args.checkpoint, args.manifest, args.out, threshold=args.threshold, n_boot=args.bootstrap, device=args.device,
-        split=args.split, conditions=conditions, probes=not args.no_probes,
+        split=args.split, conditions=conditions, probes=not args.no_probes, protocol=args.protocol,
     )
     print((__import__("pathlib").Path(args.out) / "results.md").read_text())
     for error in results["errors"]:
@@ -92,6 +92,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="also score under these conditions (lowpass:8000 mp3:0.9 vorbis:0.5 opus:0.9 "
                         "resample:16000 gain:-12 noise:20 ...; 'default' for the standard set)")
     p.add_argument("--no-probes", action="store_true", help="skip the shortcut probes")
+    p.add_argument("--protocol", default="ours", choices=("ours", "fakesound"),
+                   help="also report FakeSound's own evaluation (quirks included) beside ours")
     p.add_argument("--threshold", type=float, default=None,
                    help="clip threshold for every checkpoint (default: each checkpoint's stored one)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95 %% CIs")

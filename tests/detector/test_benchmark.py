@@ -17,7 +17,8 @@ def test_benchmark_outputs(tiny_ckpt, tiny_corpus, tmp_path, capsys):
     write_fakesound_json(fs_json, records)
     out = tmp_path / "bench"
     rc = main(["benchmark", "--checkpoint", str(tiny_ckpt), "--manifest", str(tiny_corpus / "manifest.jsonl"),
-               str(fs_json), "--out", str(out), "--bootstrap", "50", "--conditions", "lowpass:2000,mp3:0.9"])
+               str(fs_json), "--out", str(out), "--bootstrap", "50", "--conditions", "lowpass:2000,mp3:0.9",
+               "--protocol", "fakesound"])
     assert rc == 0
     results = json.loads((out / "results.json").read_text())
     groups = {(r["system"], r["manifest"], r["split"], r["condition"], r["group"]) for r in results["rows"]}
@@ -36,7 +37,8 @@ def test_benchmark_outputs(tiny_ckpt, tiny_corpus, tmp_path, capsys):
     for _, title, _ in TABLE_METRICS:  # every point metric of results.json is in results.md
         assert title in markdown
     assert set(POINT_METRICS) == {key for key, _, _ in TABLE_METRICS}
-    assert "EER" in capsys.readouterr().out
+    assert "EER" in capsys.readouterr().out and "fakesound protocol" in markdown
+    assert {(r["manifest"], r["split"]) for r in results["protocol_rows"]} >= {("manifest.jsonl", "test")}
     everything = tmp_path / "bench_all"
     run_benchmark([tiny_ckpt], [tiny_corpus / "manifest.jsonl"], everything, n_boot=0, progress=False,
                   split="all", probes=False)
