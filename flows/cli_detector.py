@@ -23,6 +23,7 @@ def _train(args: argparse.Namespace) -> int:
         epochs=args.epochs, seed=args.seed, holdout_manipulation=args.holdout_manipulation, device=args.device,
         **({"batch_size": args.batch_size} if args.batch_size else {}), **({"lr": args.lr} if args.lr else {}),
         **({"augment": None} if args.no_augment else {}),
+        **({"threshold_rule": args.threshold_rule} if args.threshold_rule else {}),
     )
     metrics = train(args.corpus, args.out, det, cfg, resume=args.resume)
     best = metrics.get("best_val", {})
@@ -68,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--no-augment", action="store_true", help="disable training augmentation")
     p.add_argument("--resume", action="store_true", help="continue from CKPT_DIR/train_state.pt")
+    p.add_argument("--threshold-rule", default=None, metavar="RULE",
+                   help="how the stored clip threshold is chosen on validation: fpr:X (false-positive rate <= X) "
+                        "or eer (default: TrainConfig's, fpr:0.05)")
     p.add_argument("--holdout-manipulation", default=None, metavar="TYPE",
                    help="leave fakes of this manipulation out of training and validation")
     p.add_argument("--device", default="auto")

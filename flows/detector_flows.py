@@ -32,7 +32,9 @@ def train_task(corpus: str, out: str, model: str, frontend: str, epochs: int, se
 
 
 @task(name="benchmark-detector-checkpoints")
-def benchmark_task(checkpoints: list[str], manifests: list[str], out: str, threshold: float, n_boot: int) -> dict:
+def benchmark_task(
+    checkpoints: list[str], manifests: list[str], out: str, threshold: float | None, n_boot: int
+) -> dict:
     from detector.benchmark import json_safe, run_benchmark
 
     return json_safe(run_benchmark(checkpoints, manifests, out, threshold=threshold, n_boot=n_boot))
@@ -55,7 +57,7 @@ def train_detector(corpus: str, out: str, model: str = "mrtcn", frontend: str = 
 
 
 @flow(name="benchmark-detector")
-def benchmark_detector(checkpoints: list[str], manifests: list[str], out: str, threshold: float = 0.5,
+def benchmark_detector(checkpoints: list[str], manifests: list[str], out: str, threshold: float | None = None,
                        n_boot: int = 1000) -> dict[str, Any]:
     """Evaluate checkpoints on test manifests; publishes results.md, the table and the figures as artifacts."""
     results = _run(benchmark_task, checkpoints, manifests, out, threshold, n_boot)
@@ -64,8 +66,10 @@ def benchmark_detector(checkpoints: list[str], manifests: list[str], out: str, t
 
         create_markdown_artifact(markdown=(Path(out) / "results.md").read_text(), key="detector-benchmark")
         create_table_artifact(
-            table=[{"checkpoint": r["checkpoint"], "manifest": r["manifest"], "split": r["split"], "group": r["group"],
-                    **{k: r["metrics"][k]["value"] for k in ("eer", "auc", "seg_f1_1s", "seg_f1_20ms", "event_f1")}}
+            table=[{"system": r["system"], "manifest": r["manifest"], "split": r["split"],
+                    "condition": r["condition"], "group": r["group"],
+                    **{k: r["metrics"].get(k, {}).get("value")
+                       for k in ("eer", "auc", "fpr", "seg_f1_1s", "seg_f1_20ms", "event_f1")}}
                    for r in results["rows"]],
             key="detector-benchmark-table",
         )
