@@ -222,14 +222,15 @@ def _ok(value: float | None, goal: float, lower_is_better: bool = True) -> bool:
 
 def targets_table(report: dict, holdout: str) -> str:
     """Every issue-11 target with the measured value (95 % CI) and whether it is met."""
-    main = report["main"]["test"]["all"]
-    m_ = report["main"]
-    rows = [("training time (whole run, default model; wall / CPU)", "<= 600 s",
-             f"{m_['train_s']:.0f} s / {m_['cpu_this_call']:.0f} s (load {m_['load'][0]}-{m_['load'][1]})",
-             m_["train_s"] <= 600),
-            ("demo test clip EER %", "<= 5", _v(main, "eer", 100, 1), _ok(main["eer"]["value"], 0.05)),
-            ("demo test FPR % at the stored threshold", "report", _v(main, "fpr", 100, 1), True),
-            ("demo test segment F1 @1 s", "report", _v(main, "seg_f1_1s"), True)]
+    rows = []
+    if "main" in report:
+        main, m_ = report["main"]["test"]["all"], report["main"]
+        rows += [("training time (whole run, default model; wall / CPU)", "<= 600 s",
+                  f"{m_['train_s']:.0f} s / {m_['cpu_this_call']:.0f} s (load {m_['load'][0]}-{m_['load'][1]})",
+                  m_["train_s"] <= 600),
+                 ("demo test clip EER %", "<= 5", _v(main, "eer", 100, 1), _ok(main["eer"]["value"], 0.05)),
+                 ("demo test FPR % at the stored threshold", "report", _v(main, "fpr", 100, 1), True),
+                 ("demo test segment F1 @1 s", "report", _v(main, "seg_f1_1s"), True)]
     if "cross" in report:
         c = report["cross"]["test"]["all"]
         rows.append(("cross-recording EER % (disjoint kit families)", "<= 10", _v(c, "eer", 100, 1),
@@ -253,14 +254,16 @@ def targets_table(report: dict, holdout: str) -> str:
         per = ", ".join(f"{g} {100 * v:.1f}" for g, v in probe["eer"].items())
         rows.append((f"{name} probe EER % (lowest group; {per})", ">= 45", f"{100 * worst:.1f}",
                      _ok(worst, 0.45, lower_is_better=False)))
-    speed = report["speed"]["models"]["mrtcn"]
-    rows.append(("inference x real time per core (default)", ">= 500",
-                 f"{speed['xrt']:.0f} [{speed['ci'][0]:.0f}, {speed['ci'][1]:.0f}]", speed["xrt"] >= 500))
+    if "speed" in report:
+        speed = report["speed"]["models"]["mrtcn"]
+        rows.append(("inference x real time per core (default)", ">= 500",
+                     f"{speed['xrt']:.0f} [{speed['ci'][0]:.0f}, {speed['ci'][1]:.0f}]", speed["xrt"] >= 500))
     lines = ["| target | goal | measured [95 % CI] | met |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {'yes' if ok else 'NO'} |" for a, b, c, ok in rows]
     return "\n".join(lines) + "\n"
 
 
+PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed")
 BENCH_CONDITIONS = ("lowpass:4000", "lowpass:8000", "lowpass:11025", "lowpass:16000", "mp3:0.5", "mp3:0.9",
                     "vorbis:0.9", "opus:0.5", "opus:0.9", "resample:16000", "gain:-12", "gain:12", "noise:20",
                     "noise:10")
@@ -284,8 +287,13 @@ def main() -> None:
     ap.add_argument("--conditions", nargs="*", default=list(BENCH_CONDITIONS))
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--speed-repeats", type=int, default=15)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["holdout", "cross", "conditions", "probes"],
+    ap.add_argument("--skip", nargs="*", default=[], choices=[p for p in PARTS if p != "main"],
                     help="parts to leave out")
+    ap.add_argument("--only", nargs="*", default=None, choices=PARTS,
+                    help="run only these parts (e.g. two processes in parallel), each writing --report")
+    ap.add_argument("--report", default="bench_detector", help="name of this run's JSON/Markdown report in --work")
+    ap.add_argument("--merge", nargs="*", default=None, metavar="REPORT",
+                    help="no runs: merge earlier reports (names in --work) into one targets table")
     ap.add_argument("--compare", action="store_true", help="also time fakesound-ref beside the default model")
     ap.add_argument("--quick", action="store_true", help="smoke run: 60-clip corpora, 1 epoch, 100 resamples")
     args = ap.parse_args()
@@ -295,6 +303,18 @@ def main() -> None:
         args.conditions = args.conditions[:2]
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
+    if args.merge is not None:
+        merged: dict = {}
+        rows_md = []
+        for name in args.merge:
+            merged.update(json.loads((work / f"{name}.json").read_text()))
+            rows_md.append((work / f"{name}.md").read_text().split("\n| target |")[0])
+        table = targets_table(merged, args.holdout)
+        (work / "results.md").write_text("\n".join(rows_md) + "\n" + table)
+        (work / "bench_detector_merged.json").write_text(json.dumps(merged, indent=2))
+        print(table)
+        return
+    parts = set(args.only) if args.only is not None else set(PARTS) - set(args.skip)
     torch.set_num_threads(args.threads)
     base = dict(batch_size=args.batch_size, progress=False, seed=0, device="cpu")
     corpus = demo_corpus(work, args.clips, args.seed)
@@ -302,27 +322,29 @@ def main() -> None:
     print(f"main corpus {corpus} ({len(load_corpus(corpus))} clips); load {load()}", flush=True)
 
     ckpt = work / f"default_{corpus.name}_e{args.epochs}"
-    report["main"] = train_and_test(corpus, ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base),
-                                    args.n_boot)
-    rows = _rows(f"default ({ckpt.name})", corpus.name, "test", report["main"]["test"])
-    report["band_limited"] = band_limited_fpr(ckpt, corpus, 8000, args.n_boot)
-    print(f"  band-limited reals: {report['band_limited']}", flush=True)
+    rows: list[dict] = []
+    if "main" in parts:
+        report["main"] = train_and_test(corpus, ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base),
+                                        args.n_boot)
+        rows += _rows(f"default ({ckpt.name})", corpus.name, "test", report["main"]["test"])
+        report["band_limited"] = band_limited_fpr(ckpt, corpus, 8000, args.n_boot)
+        print(f"  band-limited reals: {report['band_limited']}", flush=True)
 
-    if "conditions" not in args.skip and args.conditions:
+    if "conditions" in parts and args.conditions:
         bench = run_benchmark([ckpt], [corpus / "manifest.jsonl"], work / "conditions", n_boot=args.n_boot,
                               device="cpu", progress=False, conditions=args.conditions, probes=False)
         report["conditions"] = {r["condition"]: r["metrics"] for r in bench["rows"]
                                 if r["group"] == "all" and r["condition"] != "clean"}
         rows += [{**r, "system": f"default ({ckpt.name})"} for r in bench["rows"] if r["condition"] != "clean"]
 
-    if args.holdout and "holdout" not in args.skip:
+    if args.holdout and "holdout" in parts:
         hold = work / f"default_{corpus.name}_e{args.epochs}_no_{args.holdout}"
         cfg = TrainConfig(epochs=args.epochs, holdout_manipulation=args.holdout, **base)
         report["holdout"] = train_and_test(corpus, hold, DetectorConfig(), cfg, args.n_boot)
         rows += _rows(f"default without {args.holdout} ({hold.name})", corpus.name, "test",
                       {g: m for g, m in report["holdout"]["test"].items() if g in ("all", args.holdout)})
 
-    if "cross" not in args.skip:
+    if "cross" in parts:
         kit_a, kit_b = split_kit(ROOT / "data" / "demo_kit", work, args.seed)
         train_corpus = demo_corpus(work, args.cross_clips, args.seed + 2, kit_a, "_kitA")
         test_corpus = demo_corpus(work, args.cross_clips, args.seed + 3, kit_b, "_kitB")
@@ -332,7 +354,7 @@ def main() -> None:
                            "test_corpus": str(test_corpus)}
         rows += _rows(f"kit A ({cross.name})", test_corpus.name, "all", report["cross"]["test"])
 
-    if "probes" not in args.skip:
+    if "probes" in parts:
         report["probes"] = run_probes(load_corpus(corpus), corpus)
         for name, probe in report["probes"].items():
             for g, v in probe["eer"].items():
@@ -341,17 +363,18 @@ def main() -> None:
                                  "n_fake": "–", "n_real": "–",
                                  "eer": {"value": v, "ci_low": float("nan"), "ci_high": float("nan")}}})
 
-    models = list(MODELS) if args.compare else ["mrtcn"]
-    report["speed"] = speed_side_by_side(models, 10.0, args.speed_repeats, args.n_boot)
-    for name, sp in report["speed"]["models"].items():
-        print(f"inference {name:14s}: {sp['xrt']:7.0f} x real time per core [{sp['ci'][0]:.0f}, {sp['ci'][1]:.0f}] "
-              f"(wall {sp['xrt_wall']:.0f} x; {sp['params'] / 1e6:.2f} M params; 10 s clips, front-end included)")
+    if "speed" in parts:
+        models = list(MODELS) if args.compare else ["mrtcn"]
+        report["speed"] = speed_side_by_side(models, 10.0, args.speed_repeats, args.n_boot)
+        for name, sp in report["speed"]["models"].items():
+            print(f"inference {name:14s}: {sp['xrt']:7.0f} x real time per core [{sp['ci'][0]:.0f}, "
+                  f"{sp['ci'][1]:.0f}] (wall {sp['xrt_wall']:.0f} x; {sp['params'] / 1e6:.2f} M params; 10 s clips)")
     table = targets_table(report, args.holdout)
     markdown = results_markdown(rows, {corpus.name: report.get("probes", {})}) + "\n" + table
     print("\n" + markdown)
-    (work / "bench_detector.json").write_text(json.dumps(json_safe(report), indent=2, default=float))
-    (work / "results.md").write_text(markdown)
-    print(f"written: {work / 'bench_detector.json'}, {work / 'results.md'}")
+    (work / f"{args.report}.json").write_text(json.dumps(json_safe(report), indent=2, default=float))
+    (work / f"{args.report}.md").write_text(markdown)
+    print(f"written: {work / (args.report + '.json')}, {work / (args.report + '.md')}")
 
 
 if __name__ == "__main__":
