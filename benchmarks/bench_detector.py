@@ -49,6 +49,7 @@ from detector.inference import Detector
 from detector.model import DetectorConfig, build_model
 from detector.probes import run_probes
 from detector.train import TrainConfig, train
+from pipeline.compose import default_kit_dir
 from pipeline.manifest import read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -345,7 +346,7 @@ def main() -> None:
                       {g: m for g, m in report["holdout"]["test"].items() if g in ("all", args.holdout)})
 
     if "cross" in parts:
-        kit_a, kit_b = split_kit(ROOT / "data" / "demo_kit", work, args.seed)
+        kit_a, kit_b = split_kit(default_kit_dir(), work, args.seed)
         train_corpus = demo_corpus(work, args.cross_clips, args.seed + 2, kit_a, "_kitA")
         test_corpus = demo_corpus(work, args.cross_clips, args.seed + 3, kit_b, "_kitB")
         cross = work / f"default_{train_corpus.name}_e{args.epochs}"

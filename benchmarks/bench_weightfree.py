@@ -23,6 +23,7 @@ from grounding import RegionPolicy, energy_regions, select_region  # noqa: E402
 from pipeline.audio_io import read_audio  # noqa: E402
 from pipeline.errors import RejectedInput  # noqa: E402
 from regenerate.base import Donor, RegionRequest  # noqa: E402
+from regenerate.configs import VocoderConfig  # noqa: E402
 from regenerate.weightfree import AdditionRegenerator, GenuineSpliceRegenerator, GriffinLimRegenerator  # noqa: E402
 
 RATE = 32000
@@ -55,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regions", type=int, default=100)
     parser.add_argument("--region-s", type=float, default=2.0)
-    parser.add_argument("--kit", type=Path, default=Path(__file__).resolve().parents[1] / "data" / "demo_kit")
+    parser.add_argument("--kit", type=Path, default=Path(__file__).resolve().parents[1] / "pipeline" / "demo_kit")
     parser.add_argument("--quick", action="store_true", help="10 regions, fewer variants")
     args = parser.parse_args()
     count = 10 if args.quick else args.regions
@@ -67,7 +68,7 @@ def main() -> None:
         "addition": AdditionRegenerator(donors),
     }
     for iters in (32,) if args.quick else (8, 16, 32, 64):
-        backends[f"vocoder (griffin-lim, {iters} iters)"] = GriffinLimRegenerator(iters=iters)
+        backends[f"vocoder (griffin-lim, {iters} iters)"] = GriffinLimRegenerator(VocoderConfig(iters=iters))
     threads = os.environ["OMP_NUM_THREADS"]
     print(f"{count} regions of {args.region_s} s at {RATE} Hz, OMP_NUM_THREADS={threads}")
     base = None

@@ -10,36 +10,12 @@ A resampling round trip, a Butterworth low-pass and 8-bit mu-law are also availa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import signal
 
+from detector.config import AugmentConfig
 from pipeline.audio_io import resample
 from pipeline.conditions import apply_conditions, draw_history
-
-
-@dataclass
-class AugmentConfig:
-    """Probability and range of each augmentation (``p_*`` = 0 disables it)."""
-
-    p_gain: float = 0.5
-    gain_db: float = 6.0
-    p_noise: float = 0.3
-    snr_db: tuple[float, float] = (20.0, 50.0)
-    p_resample: float = 0.0
-    resample_factors: tuple[float, ...] = (0.5, 0.6875, 0.75)
-    p_mulaw: float = 0.0
-    p_lowpass: float = 0.0
-    lowpass_fraction: tuple[float, float] = (0.35, 0.8)
-    p_history: float = 0.3
-    #: with cached features, recording-history variants computed once per clip (each epoch picks one)
-    cached_histories: int = 1
-
-    def feature_space_only(self) -> bool:
-        """True when cached features can stand in for the wave path: gain (exact in feature space), noise
-        and histories (pre-drawn per clip); resampling, low-pass and mu-law need the wave path."""
-        return self.p_resample == 0 and self.p_lowpass == 0 and self.p_mulaw == 0
 
 
 def mu_law_8bit(x: np.ndarray, mu: int = 255) -> np.ndarray:

@@ -12,17 +12,16 @@ import torch
 
 from detector.augment import AugmentConfig, add_noise, augment_wave, recording_history
 from pipeline.audio_io import read_audio
+from pipeline.corpus import MANIFEST
 from pipeline.manifest import ClipRecord, read_manifest
 from pipeline.timemath import segments_to_frame_labels
-
-MANIFEST_NAME = "manifest.jsonl"
 
 
 def load_corpus(corpus_dir: str | Path) -> list[ClipRecord]:
     """Records of a corpus folder (``manifest.jsonl`` inside it)."""
-    path = Path(corpus_dir) / MANIFEST_NAME
+    path = Path(corpus_dir) / MANIFEST
     if not path.is_file():
-        raise FileNotFoundError(f"{corpus_dir}: no {MANIFEST_NAME} (not a corpus folder)")
+        raise FileNotFoundError(f"{corpus_dir}: no {MANIFEST} (not a corpus folder)")
     return read_manifest(path)
 
 

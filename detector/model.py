@@ -6,9 +6,7 @@ rebuild the model); training adds ``train_state.pt`` and ``metrics.json``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,39 +14,19 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from detector.backends import DEFAULT_BACKEND, create_backend
+from detector.backends import create_backend
+from detector.config import DetectorConfig
 from detector.frontends import (
     BUILTIN_FRONTENDS,
-    DEFAULT_FRONTEND,
     Frontend,
     LogMelFrontend,
     create_frontend,
 )
 from pipeline.atomic import atomic_path, atomic_write_text
+from pipeline.devices import resolve_device  # noqa: F401 - re-exported for the stage's modules
 
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
-
-
-@dataclass
-class DetectorConfig:
-    """What the model is: front-end and back-end names with their options, and how it reads long audio."""
-
-    model: str = DEFAULT_BACKEND
-    frontend: str = DEFAULT_FRONTEND
-    frontend_kwargs: dict[str, Any] = field(default_factory=dict)
-    backend_kwargs: dict[str, Any] = field(default_factory=dict)
-    freeze_frontend: bool = False
-    window_s: float = 10.0
-    hop_s: float = 8.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DetectorConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 class DetectorModel(nn.Module):
@@ -155,10 +133,3 @@ def load_model(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> Dete
             f"{weights}: weights do not match config.json (missing {missing[:3]}, unexpected {unexpected[:3]})"
         )
     return model.to(device).eval()
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` -> CUDA when available, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)

@@ -24,12 +24,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from detector import metrics as M
+from detector.config import PROTOCOLS
 from detector.evaluate import ClipPrediction
 from pipeline.timemath import DEFAULT_FRAME_S
 
 FAKESOUND_FRAMES = 500  # 10 s of 20 ms frames
 FAKESOUND_THRESHOLD = 0.5
-PROTOCOLS = ("ours", "fakesound")
 
 
 def fakesound_events(frame_scores: np.ndarray, threshold: float = FAKESOUND_THRESHOLD) -> list[tuple[float, float]]:

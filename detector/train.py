@@ -11,12 +11,10 @@ augmentation, front-end features are computed once per clip and the loop trains 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import random
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from detector.augment import AugmentConfig
+from detector.config import TrainConfig
 from detector.data import CropDataset, FeatureDataset, collate, load_corpus, split_records
 from detector.evaluate import compute_metrics, decide_threshold, json_safe, predict_records, selection_score
 from detector.frontends import CachableFrontend
@@ -37,44 +35,6 @@ from pipeline.manifest import ClipRecord
 
 STATE_FILE = "train_state.pt"
 METRICS_FILE = "metrics.json"
-
-
-@dataclass
-class TrainConfig:
-    """How to train (the same for every back-end that is compared)."""
-
-    epochs: int = 12
-    batch_size: int = 8
-    lr: float = 2e-3
-    weight_decay: float = 1e-2
-    warmup_steps: int = 30
-    clip_loss_weight: float = 0.5
-    boundary_weight: float = 1.0
-    boundary_frames: int = 2
-    augment: AugmentConfig | None = field(default_factory=AugmentConfig)
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True
-    holdout_manipulation: str | None = None
-    val_fraction: float = 0.15
-    threshold: float = 0.5
-    #: how the stored clip-decision threshold is chosen on validation: "fpr:X" (false-positive rate <= X) or "eer"
-    threshold_rule: str = "fpr:0.05"
-    progress: bool = True
-    #: train on front-end features computed once per clip when the front-end allows it (same model, faster)
-    cache_features: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        data = {k: v for k, v in data.items() if k in known}
-        if isinstance(data.get("augment"), dict):
-            aug = data["augment"]
-            data["augment"] = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in aug.items()})
-        return cls(**data)
 
 
 def seed_everything(seed: int) -> None:

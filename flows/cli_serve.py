@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from flows.cli_args import HelpFormatter
+
 
 def _serve(args: argparse.Namespace) -> int:
     from prefect import serve
@@ -24,8 +26,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    serve = sub.add_parser("serve", help="serve the Prefect deployments (build-fakesound/demo, ...) until stopped")
+    serve = sub.add_parser("serve", help="serve the Prefect deployments (build-fakesound/demo, ...) until stopped",
+                           formatter_class=HelpFormatter)
     serve.add_argument("--only", nargs="+", default=None, metavar="FLOW/NAME",
-                       help="serve only these deployments (default: all)")
-    serve.add_argument("--limit", type=int, default=None, help="most flow runs at once (default: no limit)")
+                       help="serve only these deployments (unset: all)")
+    serve.add_argument("--limit", type=int, default=None, help="most flow runs at once (unset: no limit)")
     serve.set_defaults(handler=_serve)

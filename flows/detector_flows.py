@@ -1,6 +1,8 @@
-"""Prefect flows ``train-detector`` and ``benchmark-detector``: thin wrappers over :mod:`detector`.
+"""Prefect flows ``train-detector`` and ``benchmark-detector``: thin wrappers over :mod:`detector.jobs`.
 
-Results are published as Prefect artifacts when (and only when) the code runs inside a flow run.
+Their parameters are the fields of :class:`detector.config.TrainRequest` / :class:`BenchmarkRequest` (same names
+and defaults as the CLI's options). Results are published as Prefect artifacts when (and only when) the code runs
+inside a flow run.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.context import FlowRunContext
+
+from detector.config import BenchmarkRequest, TrainRequest
+
+T, B = TrainRequest, BenchmarkRequest  # defaults are read from the requests (written once, there)
 
 
 def _in_flow() -> bool:
@@ -23,28 +29,31 @@ def _run(t: Any, *args: Any) -> Any:
 
 
 @task(name="train-detector-model")
-def train_task(corpus: str, out: str, model: str, frontend: str, epochs: int, seed: int, resume: bool,
-               holdout_manipulation: str | None) -> dict[str, Any]:
-    from detector import DetectorConfig, TrainConfig, train
+def train_task(request: TrainRequest) -> dict[str, Any]:
+    from detector.jobs import train_job
 
-    cfg = TrainConfig(epochs=epochs, seed=seed, holdout_manipulation=holdout_manipulation)
-    return train(corpus, out, DetectorConfig(model=model, frontend=frontend), cfg, resume=resume)
+    return train_job(request)
 
 
 @task(name="benchmark-detector-checkpoints")
-def benchmark_task(
-    checkpoints: list[str], manifests: list[str], out: str, threshold: float | None, n_boot: int
-) -> dict:
-    from detector.benchmark import json_safe, run_benchmark
+def benchmark_task(request: BenchmarkRequest) -> dict:
+    from detector.benchmark import json_safe
+    from detector.jobs import benchmark_job
 
-    return json_safe(run_benchmark(checkpoints, manifests, out, threshold=threshold, n_boot=n_boot))
+    return json_safe(benchmark_job(request))
 
 
 @flow(name="train-detector")
-def train_detector(corpus: str, out: str, model: str = "mrtcn", frontend: str = "stft", epochs: int = 12,
-                   seed: int = 0, resume: bool = False, holdout_manipulation: str | None = None) -> dict[str, Any]:
+def train_detector(corpus: str, out: str, model: str = T.model, frontend: str = T.frontend,
+                   freeze_frontend: bool = T.freeze_frontend, epochs: int = T.epochs, seed: int = T.seed,
+                   batch_size: int = T.batch_size, lr: float = T.lr, augment: bool = T.augment,
+                   resume: bool = T.resume, holdout_manipulation: str | None = T.holdout_manipulation,
+                   device: str = T.device) -> dict[str, Any]:
     """Train a detector on a corpus folder; publishes the per-epoch history as a table artifact."""
-    metrics = _run(train_task, corpus, out, model, frontend, epochs, seed, resume, holdout_manipulation)
+    request = TrainRequest(corpus=corpus, out=out, model=model, frontend=frontend, freeze_frontend=freeze_frontend,
+                           epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, augment=augment, resume=resume,
+                           holdout_manipulation=holdout_manipulation, device=device)
+    metrics = _run(train_task, request)
     if _in_flow():
         from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
@@ -57,10 +66,15 @@ def train_detector(corpus: str, out: str, model: str = "mrtcn", frontend: str = 
 
 
 @flow(name="benchmark-detector")
-def benchmark_detector(checkpoints: list[str], manifests: list[str], out: str, threshold: float | None = None,
-                       n_boot: int = 1000) -> dict[str, Any]:
+def benchmark_detector(checkpoints: list[str], manifests: list[str], out: str, threshold: float | None = B.threshold,
+                       n_boot: int = B.n_boot, device: str = B.device, split: str = B.split,
+                       conditions: list[str] | None = None, probes: bool = B.probes,
+                       protocol: str = B.protocol) -> dict[str, Any]:
     """Evaluate checkpoints on test manifests; publishes results.md, the table and the figures as artifacts."""
-    results = _run(benchmark_task, checkpoints, manifests, out, threshold, n_boot)
+    request = BenchmarkRequest(checkpoints=checkpoints, manifests=manifests, out=out, threshold=threshold,
+                               n_boot=n_boot, device=device, split=split, conditions=list(conditions or ()),
+                               probes=probes, protocol=protocol)
+    results = _run(benchmark_task, request)
     if _in_flow():
         from prefect.artifacts import create_image_artifact, create_markdown_artifact, create_table_artifact
 

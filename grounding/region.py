@@ -19,18 +19,17 @@ Every random choice draws from ``numpy.random.default_rng`` seeded by SHA-256 of
 
 from __future__ import annotations
 
-import hashlib
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from grounding.energy import energy_regions
 from grounding.results import GroundingResult
 from pipeline.errors import RejectedInput
+from pipeline.interfaces import RegionPolicy
+from pipeline.seeding import keyed_rng
 from pipeline.timemath import Segment, merge_segments, snap_to_grid
 
-PHRASE_CHOICES = ("longest", "score", "random")
 ENERGY_FALLBACK = "energy-fallback"
 RANDOM_FALLBACK = "random-fallback"
 #: Length bounds of a random-fallback region when the policy sets none (FakeSound's train/easy bounds).
@@ -40,35 +39,9 @@ END_TOLERANCE_S = 0.05
 _STEP_EPS = 1e-6
 
 
-@dataclass(frozen=True)
-class RegionPolicy:
-    """Bounds and grid of the key region, and which grounded phrase to take.
-
-    FakeSound's train/easy sets use regions of 1-4 s; its hard set has no bounds (None).
-    """
-
-    min_s: float | None = 1.0
-    max_s: float | None = 4.0
-    grid_s: float = 0.04
-    phrase_choice: str = "longest"  # "longest" | "score" | "random"
-
-    def __post_init__(self) -> None:
-        if not self.grid_s > 0:
-            raise ValueError(f"grid_s must be positive, got {self.grid_s!r}")
-        if self.phrase_choice not in PHRASE_CHOICES:
-            raise ValueError(f"phrase_choice must be one of {PHRASE_CHOICES}, got {self.phrase_choice!r}")
-        for name in ("min_s", "max_s"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be positive or None, got {value!r}")
-        if self.min_s is not None and self.max_s is not None and self.min_s > self.max_s:
-            raise ValueError(f"min_s {self.min_s} exceeds max_s {self.max_s}")
-
-
 def clip_rng(seed: int, clip_id: str) -> np.random.Generator:
-    """Generator seeded from (seed, clip id) by SHA-256: stable across processes and Python versions."""
-    digest = hashlib.sha256(f"{int(seed)}\x00{clip_id}".encode()).digest()
-    return np.random.default_rng(np.frombuffer(digest, dtype=np.uint32))
+    """The clip's generator for region choices (:func:`pipeline.seeding.keyed_rng` of seed and clip id)."""
+    return keyed_rng(int(seed), clip_id)
 
 
 def _checked_segments(clip_id: str, duration_s: float, result: GroundingResult) -> list[Segment]:

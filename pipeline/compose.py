@@ -18,6 +18,7 @@ import csv
 import json
 import shutil
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ import numpy as np
 from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import quantize_pcm16, read_audio, write_audio
 from pipeline.conditions import apply_conditions, draw_history
+from pipeline.errors import EnvironmentProblem
 from pipeline.hashing import sha256_file
 from pipeline.manifest import REAL, ClipRecord, write_manifest
 from pipeline.timemath import FAKESOUND_GRID_S, seconds_to_samples, snap_to_grid
@@ -58,8 +60,12 @@ class ComposedEvent:
 
 
 def default_kit_dir() -> Path:
-    """The kit shipped with the project (``data/demo_kit`` next to the packages)."""
-    return Path(__file__).resolve().parent.parent / "data" / "demo_kit"
+    """The kit shipped with the package (``pipeline/demo_kit``, package data: found in a source tree, an editable
+    or a regular install alike)."""
+    kit = resources.files("pipeline") / "demo_kit"
+    if not isinstance(kit, Path):  # a zipped install: the kit would need extracting, which the demo does not do
+        raise EnvironmentProblem(f"the demo kit is inside an archive ({kit}); install fakesound unzipped")
+    return kit
 
 
 def read_kit(kit_dir: str | Path) -> list[KitSound]:

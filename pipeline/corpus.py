@@ -28,8 +28,18 @@ from pipeline.hashing import sha256_file
 from pipeline.manifest import ClipRecord, dumps_record, write_manifest
 
 SPLITS = ("train", "val", "test")
-RECORDS_DIR = ".records"
+#: The corpus layout's names (the one place they are written).
+AUDIO_DIR = "audio"
 MANIFEST = "manifest.jsonl"
+REJECTED = "rejected.jsonl"
+SUMMARY = "summary.json"
+LICENSES = "LICENSES.md"
+RECORDS_DIR = ".records"
+
+
+def audio_path(split: str, clip_id: str) -> str:
+    """A clip's audio file, relative to the corpus folder."""
+    return f"{AUDIO_DIR}/{split}/{clip_id}.wav"
 
 
 def assign_splits(
@@ -121,8 +131,8 @@ def finalize_corpus(
     write_manifest(out / MANIFEST, ordered)
     for split in sorted({r.split for r in ordered}):
         write_fakesound_json(out / f"{split}.json", [r for r in ordered if r.split == split])
-    atomic_write_text(out / "rejected.jsonl", "".join(r.to_json() + "\n" for r in rejected))
+    atomic_write_text(out / REJECTED, "".join(r.to_json() + "\n" for r in rejected))
     summary = {**info, "clips": len(ordered), "fakes": sum(r.label for r in ordered),
                "rejected": len(rejected), "counts": count_table(ordered)}
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
+    atomic_write_text(out / SUMMARY, json.dumps(summary, indent=2, sort_keys=True))
     return ordered

@@ -1,4 +1,16 @@
-"""Rejections: bad input is reported in one line, recorded, and the build carries on."""
+"""The project's errors, and rejections (bad input is reported in one line, recorded, and the build carries on).
+
+Two kinds of failure are kept apart because they call for opposite handling:
+
+* **content errors** (:class:`RejectedInput`): this input can never be used (undecodable, no caption, a region the
+  generator refuses). They are stored as rejections; retrying cannot help.
+* **environment errors** (:class:`EnvironmentProblem`): the machine cannot do the work right now (a checkpoint that
+  is not downloaded, a file system that is not mounted). They are raised, never stored, so a rerun after the fix
+  makes the clip.
+
+Every project error derives from :class:`FakesoundError`; the CLI prints those as one line and anything else
+(a programming error) with its traceback.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +19,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
-class RejectedInput(Exception):
+class FakesoundError(Exception):
+    """Base of the project's errors: ``str()`` is a one-line message saying what is wrong and what to do."""
+
+
+class ConfigError(FakesoundError, ValueError):
+    """A setting that does not exist or a value it cannot take (unknown recipe, misspelt override, ...)."""
+
+
+class EnvironmentProblem(FakesoundError):
+    """The environment cannot do the work now (missing weights, unreadable folder); raised, never a rejection."""
+
+
+class RejectedInput(FakesoundError):
     """A single input (file, clip, region) that cannot be used; ``str()`` is a one-line message."""
 
     def __init__(self, item: str, reason: str):

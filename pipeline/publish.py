@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.corpus import LICENSES, MANIFEST, SUMMARY
+from pipeline.errors import FakesoundError
 from pipeline.manifest import FAKE, ClipRecord, read_manifest
 
-MANIFEST, LICENSES, SUMMARY = "manifest.jsonl", "LICENSES.md", "summary.json"
 SPLIT_ORDER = ("train", "val", "validation", "dev", "test")
 DEFAULT_MAX_SHARD_BYTES = 500 * 1024**2
 AUDIO_ROWS_PER_BATCH = 64  # rows per Arrow write while building (10 s clips: ~40 MB)
@@ -39,7 +40,7 @@ _LICENCES = (
 )
 
 
-class PublishError(ValueError):
+class PublishError(FakesoundError, ValueError):
     """A corpus that cannot be published, or a push that failed; ``str()`` is one line.
 
     ``transient`` marks failures worth retrying (Hub 5xx/429, connection errors).

@@ -10,7 +10,7 @@ import pytest
 from pipeline.audio_io import read_audio
 
 ROOT = Path(__file__).resolve().parent.parent
-KIT = ROOT / "data" / "demo_kit"
+KIT = ROOT / "pipeline" / "demo_kit"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -8,9 +8,9 @@ from torch import nn
 
 from detector.backends.fakesound_ref import FakeSoundRefBackend
 from detector.backends.mrtcn import MRTCNBackend
+from detector.config import DEFAULT_BACKEND
 
 BACKENDS: dict[str, type[nn.Module]] = {"fakesound-ref": FakeSoundRefBackend, "mrtcn": MRTCNBackend}
-DEFAULT_BACKEND = "mrtcn"
 
 
 def create_backend(name: str, in_dim: int, **kwargs: Any) -> nn.Module:

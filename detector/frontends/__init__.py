@@ -9,21 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from detector.config import BUILTIN_FRONTENDS, DEFAULT_FRONTEND, FRONTEND_NAMES, HF_DEFAULT_IDS
 from detector.frontends.base import CachableFrontend, Frontend
 from detector.frontends.logmel import LogMelFrontend
 from detector.frontends.stft import STFTFrontend
-
-#: Front-ends computed from the waveform with no pretrained weights (always stored in checkpoints).
-BUILTIN_FRONTENDS = ("stft", "logmel")
-DEFAULT_FRONTEND = "stft"
-
-#: Hub ids used when a transformers front-end is named without ``id_or_path``.
-HF_DEFAULT_IDS = {
-    "wavlm": "microsoft/wavlm-large",
-    "ast": "MIT/ast-finetuned-audioset-10-10-0.4593",
-    "wav2vec2": "facebook/wav2vec2-base",
-}
-FRONTEND_NAMES = (*BUILTIN_FRONTENDS, "eat", *HF_DEFAULT_IDS, "hf:<id_or_path>")
 
 
 def create_frontend(name: str, **kwargs: Any) -> Frontend:

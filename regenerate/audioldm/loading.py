@@ -4,55 +4,30 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import torch
+from pipeline.checkpoints import CheckpointUnavailable, how_to_get, hub_offline, is_hub_id, short_reason
+from pipeline.devices import resolve_device as pick_device  # noqa: F401 - the stage's name for it
+from pipeline.devices import resolve_dtype as pick_dtype  # noqa: F401
 
 #: Fewer tokens than this means the tokenizer files did not load (transformers 5 then returns an empty tokenizer).
 MIN_VOCAB = 50
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-_TRUE = {"1", "true", "yes", "on"}
 T = TypeVar("T")
 
 
-class CheckpointUnavailableError(RuntimeError):
-    """A checkpoint (or one of its parts) cannot be loaded; the message is one line saying how to fix it."""
+class CheckpointUnavailableError(CheckpointUnavailable, RuntimeError):
+    """A diffusers checkpoint (or one of its parts) cannot be loaded; the message is one line saying how to fix it."""
 
 
-def pick_device(device: str = "auto") -> torch.device:
-    """``"auto"``: CUDA when available, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def pick_dtype(device: torch.device, dtype: torch.dtype | str | None = None) -> torch.dtype:
-    """Half precision on CUDA, float32 elsewhere, unless ``dtype`` says otherwise."""
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype in (None, "auto"):
-        return torch.float16 if device.type == "cuda" else torch.float32
-    return getattr(torch, str(dtype))
-
-
-def hub_offline() -> bool:
-    """Offline mode as set now (env var read at call time) or when huggingface_hub was imported."""
-    from huggingface_hub import constants
-
-    env = (os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or "").strip().lower()
-    return env in _TRUE or bool(constants.HF_HUB_OFFLINE)
+#: What a local checkpoint must be, for the offline message.
+LOCAL_FOLDER = ("the path of a local diffusers-format folder "
+                "(model_index.json, unet/, vae/, vocoder/, text_encoder/, tokenizer/, scheduler/)")
 
 
 def _how_to_get(repo_id: str) -> str:
-    return (
-        f"pre-download it where the Hub is reachable with `hf download {repo_id}` "
-        f"(older clients: `huggingface-cli download {repo_id}`), then point HF_HOME (or HF_HUB_CACHE) at that "
-        "cache and set HF_HUB_OFFLINE=1; or pass the path of a local diffusers-format folder "
-        "(model_index.json, unet/, vae/, vocoder/, text_encoder/, tokenizer/, scheduler/) as the checkpoint"
-    )
+    return how_to_get(repo_id, local=LOCAL_FOLDER)
 
 
 def resolve_checkpoint(id_or_path: str | os.PathLike, expected_pipeline: str, cache_dir: str | None = None) -> Path:
@@ -64,7 +39,7 @@ def resolve_checkpoint(id_or_path: str | os.PathLike, expected_pipeline: str, ca
     path = Path(id_or_path).expanduser()
     if path.exists():
         folder = path
-    elif not _HUB_ID.match(str(id_or_path)):
+    elif not is_hub_id(str(id_or_path)):
         raise CheckpointUnavailableError(
             f"checkpoint {str(id_or_path)!r} is neither an existing folder nor a Hugging Face hub id (owner/name)"
         )
@@ -104,9 +79,7 @@ def _download(repo_id: str, cache_dir: str | None) -> Path:
 
 def _gist(error: Exception) -> str:
     """First clause of an exception's message, for a one-line report."""
-    text = str(error).strip()
-    first = text.splitlines()[0].split(" (")[0] if text else type(error).__name__
-    return first if len(first) <= 160 else first[:157] + "..."
+    return short_reason(error).split(" (")[0]
 
 
 def load_part(folder: Path, name: str, loader: Callable[[Path], T]) -> T:

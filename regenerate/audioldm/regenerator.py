@@ -7,29 +7,23 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from pipeline.audio_io import resample
-from pipeline.errors import RejectedInput
+from pipeline.errors import ConfigError, RejectedInput
 from pipeline.splice import fit_length
 from pipeline.timemath import segment_to_samples
 from regenerate.audioldm.inpainter import LatentInpainter
 from regenerate.base import RegionRequest, RegionResult
-from regenerate.recipes import Recipe
+from regenerate.configs import INPAINT_DEFAULTS, AudioSRConfig, InpaintConfig
 
-#: Defaults of the original code where a recipe does not set a value (AudioLDM ``generate_sample_masked``:
-#: 200 DDIM steps, eta 1.0; guidance 2.5 for AudioLDM, 3.5 for AudioLDM 2).
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "audioldm": {"checkpoint": "cvssp/audioldm-s-full-v2", "steps": 200, "guidance": 2.5},
-    "audioldm2": {"checkpoint": "cvssp/audioldm2", "steps": 200, "guidance": 3.5},
-}
-DEFAULT_ETA = 1.0
-#: The models were trained on 10.24 s clips: longer clips are inpainted in a window of this length around the region.
-MAX_WINDOW_S = 10.24
 #: Context kept on each side of the region when it is sent through AudioSR.
 AUDIOSR_CONTEXT_S = 1.0
+
+if TYPE_CHECKING:
+    from regenerate.recipes import Recipe
 
 
 class Upsampler(Protocol):
@@ -58,30 +52,22 @@ class InpaintRegenerator:
     def __init__(
         self,
         inpainter: LatentInpainter,
-        checkpoint: str,
-        steps: int,
-        guidance: float,
-        eta: float = DEFAULT_ETA,
-        margin_s: float = 0.0,
-        batch_size: int = 8,
+        config: InpaintConfig,
         upsampler: Upsampler | None = None,
-        audiosr: str | None = None,
-        audiosr_steps: int = 50,
-        max_window_s: float = MAX_WINDOW_S,
+        audiosr: AudioSRConfig | None = None,
     ):
-        if steps < 1 or batch_size < 1 or margin_s < 0:
-            raise ValueError(f"need steps >= 1, batch_size >= 1, margin_s >= 0 (got {steps}, {batch_size}, {margin_s})")
         if (upsampler is None) != (audiosr is None):
-            raise ValueError("audiosr (its id) and upsampler (the loaded model) go together")
+            raise ValueError("audiosr (its config) and upsampler (the loaded model) go together")
         self.inpainter = inpainter
         self.name = inpainter.generator_name
-        self.checkpoint = str(checkpoint)
-        self.steps, self.guidance, self.eta, self.margin_s = int(steps), float(guidance), float(eta), float(margin_s)
-        self.batch_size = int(batch_size)
+        self.config = config
+        self.checkpoint = str(config.checkpoint)
+        self.steps, self.guidance, self.eta, self.margin_s = config.steps, config.guidance, config.eta, config.margin_s
+        self.batch_size = config.batch_size
         self.upsampler = upsampler
-        self.audiosr = audiosr
-        self.audiosr_steps = int(audiosr_steps)
-        self.max_window_s = float(max_window_s)
+        self.audiosr = None if audiosr is None else audiosr.checkpoint
+        self.audiosr_steps = 0 if audiosr is None else audiosr.steps
+        self.max_window_s = config.max_window_s
 
     def info(self, seed: int) -> dict[str, Any]:
         """Manifest fields of one result."""
@@ -170,42 +156,22 @@ def crop_region(
     return fit_length(wave[begin:], stop - start)
 
 
-def _param(recipe: Recipe, backend: str, key: str, default: Any) -> Any:
-    """``params["<backend>_<key>"]`` if set, else ``params[key]``, else ``default``."""
-    params = recipe.params
-    value = params.get(f"{backend}_{key}", params.get(key))
-    return default if value is None else value
-
-
 def create_inpaint_regenerator(backend: str, recipe: Recipe, device: str = "auto") -> InpaintRegenerator:
     """Load the recipe's checkpoint for ``backend`` ("audioldm" or "audioldm2"), and AudioSR when the recipe
     names one. Everything loads here, so a missing checkpoint fails at start-up with one actionable message."""
-    if backend not in DEFAULTS:
-        raise KeyError(f"unknown inpainting backend {backend!r}; known: {', '.join(DEFAULTS)}")
-    defaults = DEFAULTS[backend]
-    checkpoint = str(_param(recipe, backend, "checkpoint", defaults["checkpoint"]))
+    if backend not in INPAINT_DEFAULTS:
+        raise ConfigError(f"unknown inpainting backend {backend!r}; known: {', '.join(INPAINT_DEFAULTS)}")
+    config = recipe.inpaint or INPAINT_DEFAULTS[backend]
     if backend == "audioldm":
         from regenerate.audioldm.audioldm1 import AudioLDMInpainter as Inpainter
     else:
         from regenerate.audioldm.audioldm2 import AudioLDM2Inpainter as Inpainter  # type: ignore[assignment]
-    inpainter = Inpainter.from_pretrained(checkpoint, device=device)
-    audiosr = recipe.params.get("audiosr")
+    inpainter = Inpainter.from_pretrained(config.checkpoint, device=device)
     upsampler = None
-    if audiosr:
+    if recipe.audiosr is not None:
         from regenerate.audiosr import AudioSRUpsampler
 
-        config_file = recipe.params.get("audiosr_config")  # architecture JSON for non-published variants
-        config = json.loads(Path(config_file).read_text()) if config_file else None
-        upsampler = AudioSRUpsampler.from_pretrained(audiosr, device=device, config=config)
-    return InpaintRegenerator(
-        inpainter,
-        checkpoint=checkpoint,
-        steps=int(_param(recipe, backend, "steps", defaults["steps"])),
-        guidance=float(_param(recipe, backend, "guidance", defaults["guidance"])),
-        eta=float(_param(recipe, backend, "eta", DEFAULT_ETA)),
-        margin_s=float(_param(recipe, backend, "margin_s", 0.0)),
-        batch_size=int(_param(recipe, backend, "batch_size", 8)),
-        upsampler=upsampler,
-        audiosr=audiosr or None,
-        audiosr_steps=int(recipe.params.get("audiosr_steps") or 50),
-    )
+        file = recipe.audiosr.config_file  # architecture JSON for non-published variants
+        architecture = json.loads(Path(file).read_text()) if file else None
+        upsampler = AudioSRUpsampler.from_pretrained(recipe.audiosr.checkpoint, device=device, config=architecture)
+    return InpaintRegenerator(inpainter, config, upsampler=upsampler, audiosr=recipe.audiosr)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-HUB_IDS = {"basic": "haoheliu/audiosr_basic", "speech": "haoheliu/audiosr_speech"}
+from regenerate.configs import AUDIOSR_HUB_IDS as HUB_IDS  # noqa: F401 - the ids are written there
+
 CHECKPOINT_FILE = "pytorch_model.bin"
 
 AUDIOSR_CONFIG: dict[str, Any] = {

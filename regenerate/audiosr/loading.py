@@ -6,20 +6,12 @@ from pathlib import Path
 
 import torch
 
+from pipeline.checkpoints import CheckpointUnavailable, hub_file
 from regenerate.audiosr.config import CHECKPOINT_FILE, HUB_IDS
 
 
-class AudioSRLoadError(RuntimeError):
+class AudioSRLoadError(CheckpointUnavailable, RuntimeError):
     """The AudioSR checkpoint could not be found or read; the message says what to do."""
-
-
-def _offline_message(repo_id: str, reason: str) -> str:
-    return (
-        f"AudioSR checkpoint {repo_id}/{CHECKPOINT_FILE} is not available ({reason}). "
-        f"Pre-download it where the hub is reachable with `hf download {repo_id} {CHECKPOINT_FILE}` "
-        f"(it lands in the cache under $HF_HOME; set HF_HUB_OFFLINE=1 to use only that cache), "
-        f"or pass a local folder or file path instead of the hub id."
-    )
 
 
 def resolve_checkpoint(id_or_path: str) -> Path:
@@ -35,19 +27,10 @@ def resolve_checkpoint(id_or_path: str) -> Path:
     repo_id = HUB_IDS.get(id_or_path, id_or_path)
     if repo_id.count("/") != 1 or repo_id.startswith((".", "/", "~")):
         raise AudioSRLoadError(f"{id_or_path}: not an existing file or folder, nor a hub id like {HUB_IDS['basic']}")
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError
-
-    try:
-        return Path(hf_hub_download(repo_id, CHECKPOINT_FILE))
-    except LocalEntryNotFoundError as err:
-        reason = "not in the local hub cache, and the hub is unreachable or offline mode is on"
-        raise AudioSRLoadError(_offline_message(repo_id, reason)) from err
-    except (RepositoryNotFoundError, EntryNotFoundError) as err:
-        raise AudioSRLoadError(_offline_message(repo_id, type(err).__name__)) from err
-    except Exception as err:  # offline mode, no network, missing cache entry, proxy errors: one actionable message
-        first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise AudioSRLoadError(_offline_message(repo_id, first_line[:200])) from err
+    local = f"a local folder holding {CHECKPOINT_FILE}, or its path"
+    path = hub_file(repo_id, CHECKPOINT_FILE, error=AudioSRLoadError, local=local)
+    assert path is not None  # not optional: a missing file raises
+    return path
 
 
 def read_checkpoint(path: Path) -> dict[str, torch.Tensor]:

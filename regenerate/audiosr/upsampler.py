@@ -9,6 +9,7 @@ import torch
 from diffusers import DDIMScheduler
 
 from pipeline.audio_io import resample
+from pipeline.devices import resolve_device
 from pipeline.splice import fit_length
 from regenerate.audiosr import features as F
 from regenerate.audiosr.chunking import overlap_add, plan_chunks
@@ -21,12 +22,6 @@ from regenerate.audiosr.sampling import DEFAULT_ETA, MAX_STEPS, sample_latents, 
 CHUNK_SECONDS = 10.24  # the training length; longer inputs are chunked
 OVERLAP_SECONDS = 1.28
 SILENCE_PEAK = 1e-6
-
-
-def _device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def chunk_seed(seed: int, index: int) -> int:
@@ -62,7 +57,7 @@ class AudioSRUpsampler:
         if low_band_source not in ("input", "lowpass"):
             raise ValueError(f"low_band_source must be 'input' or 'lowpass', got {low_band_source!r}")
         self.low_band_source = low_band_source
-        self.device = _device(device)
+        self.device = resolve_device(device)
         self.dtype = dtype or (torch.float16 if self.device.type == "cuda" else torch.float32)
         self.model = model.to(self.device, self.dtype).eval()
         self.scheduler = scheduler or build_scheduler(model.config)

@@ -6,10 +6,12 @@ They need no model weights, so corpora with several manipulation types can be bu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from pipeline.errors import ConfigError
 from regenerate.base import Donor, Regenerator
+from regenerate.configs import AdditionConfig, GenuineSpliceConfig, VocoderConfig
 from regenerate.weightfree.addition import AdditionRegenerator
 from regenerate.weightfree.griffinlim import GriffinLimRegenerator
 from regenerate.weightfree.splice import GenuineSpliceRegenerator
@@ -17,25 +19,18 @@ from regenerate.weightfree.splice import GenuineSpliceRegenerator
 BACKENDS = ("splice", "addition", "vocoder")
 
 
-def create(backend: str, donors: Sequence[Donor] = (), params: Mapping[str, Any] | None = None) -> Regenerator:
-    """A weight-free backend by name.
+def create(backend: str, donors: Sequence[Donor] = (), config: Any = None) -> Regenerator:
+    """A weight-free backend by name, with its config (:mod:`regenerate.configs`; None: the defaults).
 
-    ``params`` may carry ``snr_db`` ([low, high] or one value), ``griffin_lim_iters``, ``splice_match_level``
-    (scale the spliced stretch to the RMS of the span it replaces) and ``addition_peak_limit`` (an added event
-    may not raise the clip's peak).
-
-    Unknown names raise ``KeyError``; splice/addition with no donors raise ``RejectedInput``.
+    Unknown names raise ``ConfigError``; splice/addition with no donors raise ``RejectedInput``.
     """
-    params = params or {}
     if backend == "splice":
-        return GenuineSpliceRegenerator(donors, match_level=bool(params.get("splice_match_level", False)))
+        return GenuineSpliceRegenerator(donors, config or GenuineSpliceConfig())
     if backend == "addition":
-        snr = params.get("snr_db", (0.0, 10.0))
-        return AdditionRegenerator(donors, snr_db=(snr, snr) if isinstance(snr, int | float) else tuple(snr),
-                                   peak_limit=bool(params.get("addition_peak_limit", False)))
+        return AdditionRegenerator(donors, config or AdditionConfig())
     if backend == "vocoder":
-        return GriffinLimRegenerator(iters=int(params.get("griffin_lim_iters", 32)))
-    raise KeyError(f"unknown weight-free backend {backend!r}; known: {', '.join(BACKENDS)}")
+        return GriffinLimRegenerator(config or VocoderConfig())
+    raise ConfigError(f"unknown weight-free backend {backend!r}; known: {', '.join(BACKENDS)}")
 
 
 __all__ = ["BACKENDS", "AdditionRegenerator", "GenuineSpliceRegenerator", "GriffinLimRegenerator", "create"]

@@ -9,10 +9,9 @@ import numpy as np
 from pipeline.errors import RejectedInput
 from pipeline.splice import rms
 from regenerate.base import Donor, RegionRequest, RegionResult, SingleRegenerator
+from regenerate.configs import AdditionConfig
 from regenerate.weightfree.common import DonorPool, fade_out_tail, region_span, request_rng
 
-#: Fade-out applied where an event longer than the region is cut.
-CUT_FADE_S = 0.01
 #: Regions quieter than this RMS (about -120 dBFS) have no defined SNR.
 MIN_REGION_RMS = 1e-6
 
@@ -30,21 +29,17 @@ class AdditionRegenerator(SingleRegenerator):
     The SNR is drawn uniformly from ``snr_db`` (seeded) and defined on RMS:
     ``20 log10(rms(event as placed, over its own samples) / rms(original region))``.
     An event shorter than the region is followed by silence and ``changed`` reports the event's span;
-    a longer one is cut with a ``CUT_FADE_S`` fade-out. Background donors are skipped when events exist.
-    With ``peak_limit`` the event's gain is lowered until the clip's peak is not exceeded (``snr_db`` in
-    ``info`` is then the SNR actually used): louder-than-anything or clipped additions are a level cue.
-    ``info["added_phrase"]`` names the event, for updating captions.
+    a longer one is cut with a ``cut_fade_s`` fade-out. Background donors are skipped when events exist.
+    ``info["added_phrase"]`` names the event, for updating captions. With ``peak_limit`` the event's gain is
+    lowered until the clip's peak is not exceeded (``info["snr_db"]`` is then the SNR actually used).
     """
 
     manipulation = "addition"
     name = "event-addition"
 
-    def __init__(self, donors: Sequence[Donor], snr_db: tuple[float, float] = (0.0, 10.0), peak_limit: bool = False):
-        low, high = (float(v) for v in snr_db)
-        if low > high:
-            raise ValueError(f"snr_db range {snr_db} has low > high")
-        self.snr_db = (low, high)
-        self.peak_limit = peak_limit
+    def __init__(self, donors: Sequence[Donor], config: AdditionConfig = AdditionConfig()):  # noqa: B008 - frozen
+        self.config = config
+        self.snr_db = config.snr_db
         events = [d for d in donors if d.kind != "background"]
         self.pool = DonorPool(events or donors, self.name)  # a background bed is no foreground event
 
@@ -60,18 +55,16 @@ class AdditionRegenerator(SingleRegenerator):
             raise RejectedInput(request.clip_id, f"region {request.region} is silent: the addition SNR is undefined")
         event = np.asarray(self.pool.audio_at(donor, rate), dtype=np.float64)
         cut = len(event) > length
-        event = fade_out_tail(event[:length], round(CUT_FADE_S * rate)) if cut else event
+        event = fade_out_tail(event[:length], round(self.config.cut_fade_s * rate)) if cut else event
         level = rms(event)
         if level == 0.0:
             raise RejectedInput(donor.id, "donor event is silent")
         gain = reference * 10.0 ** (snr_db / 20.0) / level
+        if self.config.peak_limit:  # the added event may not raise the clip's peak (no new loudest sample, no clip)
+            gain = min(gain, _largest_gain(original[: len(event)], event, float(np.max(np.abs(request.audio)))))
+            snr_db = 20.0 * np.log10(max(gain * level / reference, 1e-12))
         mixed = original.copy()
         mixed[: len(event)] += gain * event
-        if self.peak_limit:  # the added event may not raise the clip's peak (no new loudest sample, no clipping)
-            gain = min(gain, _largest_gain(original[: len(event)], event, float(np.max(np.abs(request.audio)))))
-            mixed = original.copy()
-            mixed[: len(event)] += gain * event
-            snr_db = 20.0 * np.log10(max(gain * level / reference, 1e-12))
         info = {
             "donor_id": donor.id,
             "snr_db": round(snr_db, 4),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import numpy as np
 
 from pipeline.audio_io import resample
 from pipeline.errors import RejectedInput
+from pipeline.seeding import keyed_rng
 from pipeline.splice import equal_power_ramps
 from pipeline.timemath import segment_to_samples
 from regenerate.base import Donor, RegionRequest
@@ -32,8 +32,7 @@ def region_span(request: RegionRequest) -> tuple[int, int]:
 
 def request_rng(backend: str, request: RegionRequest) -> np.random.Generator:
     """Generator seeded by SHA-256 of (backend, seed, clip id, region): stable across processes."""
-    key = f"{backend}\x00{int(request.seed)}\x00{request.clip_id}\x00{request.region[0]!r}\x00{request.region[1]!r}"
-    return np.random.default_rng(np.frombuffer(hashlib.sha256(key.encode()).digest(), dtype=np.uint32))
+    return keyed_rng(backend, int(request.seed), request.clip_id, request.region[0], request.region[1])
 
 
 def tile_crossfaded(audio: np.ndarray, length: int, crossfade: int) -> np.ndarray:

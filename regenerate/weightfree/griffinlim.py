@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from pipeline.errors import RejectedInput
 from regenerate.base import RegionRequest, RegionResult, SingleRegenerator
+from regenerate.configs import VocoderConfig
 from regenerate.weightfree.common import region_span, request_rng
 
 LOG_FLOOR = 1e-5
@@ -146,11 +147,10 @@ class GriffinLimRegenerator(SingleRegenerator):
     manipulation = "vocoder"
     name = "griffin-lim"
 
-    def __init__(self, n_fft: int = 1024, hop: int = 256, n_mels: int = 80, iters: int = 32, nnls_updates: int = 4):
-        if iters < 0 or nnls_updates < 0:
-            raise ValueError("iters and nnls_updates must be >= 0")
-        self.stft = Stft(n_fft, hop)
-        self.n_mels, self.iters, self.nnls_updates = n_mels, iters, nnls_updates
+    def __init__(self, config: VocoderConfig = VocoderConfig()):  # noqa: B008 - frozen, so sharing it is safe
+        self.config = config
+        self.stft = Stft(config.n_fft, config.hop)
+        self.n_mels, self.iters, self.nnls_updates = config.n_mels, config.iters, config.nnls_updates
         self._filters: dict[int, tuple[Any, np.ndarray]] = {}
 
     def filters(self, sample_rate: int) -> tuple[Any, np.ndarray]:

@@ -8,10 +8,8 @@ import numpy as np
 
 from pipeline.splice import match_loudness
 from regenerate.base import Donor, RegionRequest, RegionResult, SingleRegenerator
+from regenerate.configs import GenuineSpliceConfig
 from regenerate.weightfree.common import DonorPool, region_span, request_rng, tile_crossfaded
-
-#: Equal-power crossfade used when a donor shorter than the region is looped.
-TILE_CROSSFADE_S = 0.01
 
 
 class GenuineSpliceRegenerator(SingleRegenerator):
@@ -19,17 +17,17 @@ class GenuineSpliceRegenerator(SingleRegenerator):
 
     Donors at least as long as the region are preferred; the stretch is then the donor's samples
     (at the request's rate) verbatim. Only when every donor is shorter is one looped, with
-    equal-power crossfades of ``TILE_CROSSFADE_S`` at the joins. With ``match_level`` the stretch is scaled
-    to the RMS of the span it replaces (limits as :func:`pipeline.splice.match_loudness`): a donor left at its
-    own recording level is a level step that gives the fake away without any look at its content.
+    equal-power crossfades of ``tile_crossfade_s`` at the joins. With ``match_level`` the stretch is scaled to
+    the RMS of the span it replaces (limits as :func:`pipeline.splice.match_loudness`): a donor left at its own
+    recording level is a level step that gives the fake away without any look at its content.
     """
 
     manipulation = "splice"
     name = "genuine-splice"
 
-    def __init__(self, donors: Sequence[Donor], match_level: bool = False):
+    def __init__(self, donors: Sequence[Donor], config: GenuineSpliceConfig = GenuineSpliceConfig()):  # noqa: B008
+        self.config = config
         self.pool = DonorPool(donors, self.name)
-        self.match_level = match_level
 
     def regenerate(self, request: RegionRequest) -> RegionResult:
         start, stop = region_span(request)
@@ -40,11 +38,11 @@ class GenuineSpliceRegenerator(SingleRegenerator):
         looped = len(source) < length
         if looped:
             offset = 0
-            audio = tile_crossfaded(source, length, round(TILE_CROSSFADE_S * rate))
+            audio = tile_crossfaded(source, length, round(self.config.tile_crossfade_s * rate))
         else:
             offset = int(rng.integers(len(source) - length + 1))
             audio = source[offset : offset + length].copy()
-        if self.match_level:
+        if self.config.match_level:
             audio = match_loudness(audio, request.audio[start:stop])
         info = {
             "donor_id": donor.id,

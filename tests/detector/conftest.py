@@ -10,7 +10,7 @@ from detector_tiny import tiny_detector_config, tiny_train_config
 from detector.synthetic import make_synthetic_corpus
 from detector.train import train
 
-KIT = Path(__file__).resolve().parents[2] / "data" / "demo_kit"
+KIT = Path(__file__).resolve().parents[2] / "pipeline" / "demo_kit"
 
 
 @pytest.fixture(scope="session")

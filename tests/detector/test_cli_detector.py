@@ -1,4 +1,5 @@
-"""The detector CLI: its plain-string choices match the registries, and building the parser imports no torch."""
+"""The detector CLI: its names come from the light ``detector.config`` (checked against the registries), and
+building the parser imports no torch and no model code."""
 
 from __future__ import annotations
 
@@ -8,29 +9,26 @@ import sys
 from flows import cli_detector
 
 
-def test_plain_choices_match_the_registries():
-    from detector.backends import BACKENDS, DEFAULT_BACKEND
-    from detector.frontends import DEFAULT_FRONTEND, FRONTEND_NAMES
+def test_light_config_names_match_the_registries():
+    from detector.backends import BACKENDS
+    from detector.config import BACKEND_NAMES, DEFAULT_BACKEND, DEFAULT_FRONTEND, FRONTEND_NAMES, TrainRequest
+    from detector.frontends import create_frontend
 
-    assert sorted(cli_detector.MODEL_CHOICES) == sorted(BACKENDS)
-    assert cli_detector.DEFAULT_MODEL == DEFAULT_BACKEND and cli_detector.DEFAULT_FRONTEND == DEFAULT_FRONTEND
-    assert ", ".join(FRONTEND_NAMES) == cli_detector.FRONTEND_HELP
-
-
-def test_cli_flow_and_library_defaults_agree():
-    import inspect
-
-    from detector import TrainConfig
-    from detector.frontends import DEFAULT_FRONTEND
-    from flows.detector_flows import train_detector
-
-    flow_defaults = {k: v.default for k, v in inspect.signature(train_detector.fn).parameters.items()}
-    assert flow_defaults["frontend"] == DEFAULT_FRONTEND == cli_detector.DEFAULT_FRONTEND
-    assert flow_defaults["model"] == cli_detector.DEFAULT_MODEL
-    assert flow_defaults["epochs"] == TrainConfig().epochs == cli_detector.DEFAULT_EPOCHS
+    assert sorted(BACKEND_NAMES) == sorted(BACKENDS) and DEFAULT_BACKEND in BACKENDS
+    assert create_frontend(DEFAULT_FRONTEND) is not None and DEFAULT_FRONTEND in FRONTEND_NAMES
+    args = cli_detector_parser().parse_args(["train", "--corpus", "c", "--out", "o"])
+    assert (args.model, args.frontend, args.epochs) == (TrainRequest.model, TrainRequest.frontend, TrainRequest.epochs)
 
 
-def test_building_the_parser_imports_neither_torch_nor_the_detector():
+def cli_detector_parser():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    cli_detector.register(parser.add_subparsers())
+    return parser
+
+
+def test_building_the_parser_imports_no_torch_and_no_model_code():
     code = (
         "import sys, argparse\n"
         "from flows import cli_detector\n"
@@ -40,4 +38,4 @@ def test_building_the_parser_imports_neither_torch_nor_the_detector():
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'detector')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert out.stdout.strip() == "['detector', 'detector.config']"

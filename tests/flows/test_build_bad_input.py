@@ -103,7 +103,7 @@ def test_the_rest_is_built_bit_exact_outside_regions(bad_input_corpus):
 
 
 def test_one_rejected_request_in_a_batch_rejects_only_itself(real_clip):
-    from flows.build import _regenerate_group
+    from pipeline.engine import _regenerate_group
     from pipeline.errors import RejectedInput
     from regenerate import RegionRequest, RegionResult, SingleRegenerator
 

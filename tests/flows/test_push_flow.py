@@ -61,11 +61,11 @@ def test_a_built_demo_corpus_publishes_whole(tmp_path):
 def test_cli_push_and_dry_run(hub, corpus, tmp_path, capsys):
     assert main(["push", "--corpus", str(corpus), "--repo-id", REPO, "--dry-run", str(tmp_path / "dry")]) == 0
     assert "dry run" in capsys.readouterr().out and REPO not in hub.state.repos
-    assert main(["push", "--corpus", str(corpus), "--repo-id", REPO, "--splits", "train,test"]) == 0
+    assert main(["push", "--corpus", str(corpus), "--repo-id", REPO, "--splits", "train", "test"]) == 0
     assert "new commit" in capsys.readouterr().out
     assert sorted(hub.repo(REPO).head.files) == [".gitattributes", "README.md", "data/test-00000-of-00001.parquet",
                                                  "data/train-00000-of-00001.parquet"]
-    assert main(["push", "--corpus", str(corpus), "--repo-id", REPO, "--splits", "train,test"]) == 0
+    assert main(["push", "--corpus", str(corpus), "--repo-id", REPO, "--splits", "train", "test"]) == 0
     assert "unchanged, no new commit" in capsys.readouterr().out
 
 

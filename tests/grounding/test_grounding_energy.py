@@ -18,7 +18,7 @@ MIXES = [
     ("rain", "cow_moo_2", 2.1),
     ("river", "elephant_trumpet_2", 5.013),
 ]
-#: Kit events keep 20 ms of lead-in and up to 50 ms of tail after trimming (data/demo_kit/README.md).
+#: Kit events keep 20 ms of lead-in and up to 50 ms of tail after trimming (pipeline/demo_kit/README.md).
 LEAD_S, TAIL_S = 0.02, 0.05
 
 

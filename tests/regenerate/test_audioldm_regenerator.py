@@ -23,6 +23,7 @@ from regenerate.audioldm import (
 )
 from regenerate.audioldm.regenerator import AUDIOSR_CONTEXT_S, crop_region
 from regenerate.base import Regenerator, RegionRequest
+from regenerate.configs import AudioSRConfig, InpaintConfig
 from regenerate.recipes import create_regenerators, get_recipe
 
 RATE = 22050  # an odd output rate: resampling both ways
@@ -63,7 +64,7 @@ def request(audio, region, seed=3, caption="a dog barks", clip_id="c"):
 
 
 def test_regenerated_region_splices_with_bit_identical_outside(ldm1, clip):
-    regen = InpaintRegenerator(ldm1, "tiny", steps=2, guidance=2.5, eta=0.0, margin_s=0.08)
+    regen = InpaintRegenerator(ldm1, InpaintConfig("tiny", steps=2, guidance=2.5, eta=0.0, margin_s=0.08))
     assert isinstance(regen, Regenerator)
     region = (0.52, 1.28)
     result = regen.regenerate(request(clip, region))
@@ -87,7 +88,7 @@ def test_regenerated_region_splices_with_bit_identical_outside(ldm1, clip):
 
 
 def test_batch_groups_by_length_and_equals_single_calls(ldm1, clip):
-    regen = InpaintRegenerator(ldm1, "tiny", steps=2, guidance=2.5, eta=1.0, batch_size=2)
+    regen = InpaintRegenerator(ldm1, InpaintConfig("tiny", steps=2, guidance=2.5, eta=1.0, batch_size=2))
     requests = [
         request(clip, (0.2, 0.6), seed=1, caption="rain", clip_id="a"),
         request(clip[: int(1.3 * RATE)], (0.4, 0.9), seed=2, clip_id="b"),  # other padded length
@@ -101,7 +102,7 @@ def test_batch_groups_by_length_and_equals_single_calls(ldm1, clip):
 
 
 def test_long_clips_are_inpainted_in_a_window_around_the_region(ldm1, clip):
-    regen = InpaintRegenerator(ldm1, "tiny", steps=2, guidance=2.5, max_window_s=0.64)
+    regen = InpaintRegenerator(ldm1, InpaintConfig("tiny", steps=2, guidance=2.5, max_window_s=0.64))
     region = (1.2, 1.5)
     result = regen.regenerate(request(clip, region))
     start, stop = segment_to_samples(region, RATE)
@@ -136,9 +137,8 @@ class RecordingUpsampler:
 
 def test_audiosr_gets_the_decoded_segment_and_its_output_is_cropped(ldm1, clip):
     upsampler = RecordingUpsampler()
-    regen = InpaintRegenerator(
-        ldm1, "tiny", steps=2, guidance=2.5, upsampler=upsampler, audiosr="haoheliu/audiosr_basic", audiosr_steps=7
-    )
+    regen = InpaintRegenerator(ldm1, InpaintConfig("tiny", steps=2, guidance=2.5), upsampler=upsampler,
+                               audiosr=AudioSRConfig("haoheliu/audiosr_basic", steps=7))
     region = (1.2, 1.5)
     result = regen.regenerate(request(clip, region, seed=9))
     (call,) = upsampler.calls
@@ -182,15 +182,12 @@ def test_factory_reads_recipe_params(checkpoints):
     assert isinstance(regen, InpaintRegenerator) and regen.name == "audioldm"
     assert (regen.steps, regen.guidance, regen.eta, regen.margin_s) == (100, 2.5, 1.0, 0.12)
     assert regen.upsampler is None and regen.checkpoint == str(checkpoints["audioldm"])
-    easy = get_recipe("fakesound-easy")
-    easy = dataclasses.replace(
-        easy, params={**easy.params, "audiosr": None, "checkpoint": str(checkpoints["audioldm2"])}
-    )
+    easy = dataclasses.replace(get_recipe("fakesound-easy", checkpoint=str(checkpoints["audioldm2"])), audiosr=None)
     regen2 = create_inpaint_regenerator("audioldm2", easy, device="cpu")
     assert regen2.name == "audioldm2" and (regen2.steps, regen2.guidance) == (100, 3.5)
     # An AudioLDM 2 folder given to the AudioLDM backend is refused at start-up.
     with pytest.raises(CheckpointUnavailableError, match="AudioLDM2Pipeline"):
-        create_inpaint_regenerator("audioldm", dataclasses.replace(easy, backends=("audioldm",)), device="cpu")
+        create_inpaint_regenerator("audioldm", easy, device="cpu")
 
 
 def test_offline_missing_checkpoint_fails_at_startup_with_one_actionable_line(monkeypatch, tmp_path):

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from pipeline.audio_io import read_audio, resample
-from pipeline.errors import RejectedInput
+from pipeline.errors import ConfigError, RejectedInput
 from pipeline.timemath import segment_to_samples
 from regenerate import weightfree
 from regenerate.base import Donor, Regenerator, RegionRequest
+from regenerate.configs import AdditionConfig, VocoderConfig
 from regenerate.recipes import create_regenerators, get_recipe
 from regenerate.weightfree import AdditionRegenerator, GenuineSpliceRegenerator
 
@@ -100,7 +101,8 @@ def measured_snr(result, original, event_samples):
 def test_addition_snr_matches(donors, clip, seed):
     start, stop = span((1.0, 5.0))
     events = [d for d in donors if d.id.startswith("ev_")]
-    result = AdditionRegenerator(events, snr_db=(0.0, 10.0)).regenerate(request(clip, seed, region=(1.0, 5.0)))
+    backend = AdditionRegenerator(events, AdditionConfig(snr_db=(0.0, 10.0)))
+    result = backend.regenerate(request(clip, seed, region=(1.0, 5.0)))
     original = clip[start:stop].astype(np.float64)
     n_event = round(result.info["event_s"] * ODD_RATE)
     assert 0.0 <= result.info["snr_db"] <= 10.0
@@ -121,7 +123,7 @@ def test_addition_skips_background_beds_when_events_exist(kit_dir, clip):
 
 def test_addition_cuts_long_event_with_fade(donors, clip):
     cow = [d for d in donors if d.id == "ev_cow_moo_1"]  # 2.0 s into a 1.23 s region
-    backend = weightfree.create("addition", cow, {"snr_db": 5.0})
+    backend = weightfree.create("addition", cow, AdditionConfig(snr_db=(5.0, 5.0)))
     result = backend.regenerate(request(clip))
     start, stop = span()
     original = clip[start:stop].astype(np.float64)
@@ -157,29 +159,30 @@ def test_create_and_recipe(donors, clip):
         assert isinstance(backend, Regenerator)
         results = backend.regenerate_batch([request(clip, seed=1), request(clip, seed=2, region=(0.0, 1.0))])
         assert [len(r.audio) for r in results] == [span()[1] - span()[0], ODD_RATE]
-    assert weightfree.create("vocoder", (), {"griffin_lim_iters": 4}).iters == 4
-    assert weightfree.create("addition", donors, {"snr_db": [3, 6]}).snr_db == (3.0, 6.0)
-    with pytest.raises(KeyError, match="unknown weight-free backend"):
-        weightfree.create("autotune", donors, {})
+    assert weightfree.create("vocoder", (), VocoderConfig(iters=4)).iters == 4
+    assert weightfree.create("addition", donors, AdditionConfig(snr_db=[3, 6])).snr_db == (3.0, 6.0)
+    recipe = get_recipe("weight-free", griffin_lim_iters=5, snr_db=(1, 2))  # recipe settings reach the backends
+    made = create_regenerators(recipe, donors=donors)
+    assert made["vocoder"].iters == 5 and made["addition"].snr_db == (1.0, 2.0)
+    with pytest.raises(ConfigError, match="unknown weight-free backend"):
+        weightfree.create("autotune", donors)
     for name in ("splice", "addition"):
         with pytest.raises(RejectedInput, match="no donor clips"):
-            weightfree.create(name, [], {})
+            weightfree.create(name, [])
 
 
 def test_splice_can_match_the_level_of_the_replaced_span(donors, clip):
     from pipeline.splice import rms
-    from regenerate import weightfree
+    from regenerate.configs import GenuineSpliceConfig
 
-    matched = weightfree.create("splice", donors=donors, params={"splice_match_level": True}).regenerate(request(clip))
+    matched = weightfree.create("splice", donors, GenuineSpliceConfig(match_level=True)).regenerate(request(clip))
     start, stop = span()
     assert abs(rms(matched.audio) / rms(clip[start:stop]) - 1) < 1e-3
 
 
 def test_addition_peak_limit_keeps_the_clip_peak(donors, clip):
-    from regenerate import weightfree
-
-    loud = weightfree.create("addition", donors=donors, params={"snr_db": 20.0, "addition_peak_limit": True})
+    loud = weightfree.create("addition", donors, AdditionConfig(snr_db=(20.0, 20.0), peak_limit=True))
     result = loud.regenerate(request(clip))
     assert np.max(np.abs(result.audio)) <= np.max(np.abs(clip)) + 1e-6 and result.info["snr_db"] < 20.0
-    free = weightfree.create("addition", donors=donors, params={"snr_db": 20.0}).regenerate(request(clip))
+    free = weightfree.create("addition", donors, AdditionConfig(snr_db=(20.0, 20.0))).regenerate(request(clip))
     assert np.max(np.abs(free.audio)) > np.max(np.abs(clip)) and free.info["snr_db"] == 20.0

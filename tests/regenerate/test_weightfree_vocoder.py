@@ -8,6 +8,7 @@ import pytest
 from pipeline.audio_io import read_audio
 from pipeline.timemath import segment_to_samples
 from regenerate.base import RegionRequest
+from regenerate.configs import VocoderConfig
 from regenerate.weightfree.griffinlim import GriffinLimRegenerator, Stft, mel_filterbank
 
 ODD_RATE = 22050
@@ -29,7 +30,7 @@ def request(clip, region, seed=0):
 
 @pytest.fixture(scope="module")
 def vocoder():
-    return GriffinLimRegenerator(iters=32)
+    return GriffinLimRegenerator(VocoderConfig(iters=32))
 
 
 def mel_convergence(vocoder, reference, estimate):
@@ -62,15 +63,15 @@ def test_regions_at_the_clip_edges_and_tiny(vocoder, clip, region):
 
 def test_seeding(vocoder, clip):
     a = vocoder.regenerate(request(clip, (5.0, 6.0), seed=11)).audio
-    b = GriffinLimRegenerator(iters=32).regenerate(request(clip, (5.0, 6.0), seed=11)).audio
+    b = GriffinLimRegenerator(VocoderConfig(iters=32)).regenerate(request(clip, (5.0, 6.0), seed=11)).audio
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, vocoder.regenerate(request(clip, (5.0, 6.0), seed=12)).audio, atol=1e-3)
 
 
 def test_more_iterations_converge_further(clip):
     request_ = request(clip, (2.5, 4.0))
-    few = GriffinLimRegenerator(iters=2).regenerate(request_).info["spectral_convergence"]
-    many = GriffinLimRegenerator(iters=32).regenerate(request_).info["spectral_convergence"]
+    few = GriffinLimRegenerator(VocoderConfig(iters=2)).regenerate(request_).info["spectral_convergence"]
+    many = GriffinLimRegenerator(VocoderConfig(iters=32)).regenerate(request_).info["spectral_convergence"]
     assert many < few
 
 

@@ -1,0 +1,91 @@
+"""Checkpoint resolution: a hub id (from the Hugging Face cache, or downloaded) or a local path, and the one
+message that says how to get a checkpoint onto an offline machine.
+
+Every stage that loads weights (AudioLDM/AudioLDM 2, AudioSR, EAT and transformers front-ends) goes through
+here, so "missing weights" reads the same everywhere and is an :class:`~pipeline.errors.EnvironmentProblem`
+(raised at start-up, never a rejected clip).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from pipeline.errors import EnvironmentProblem
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+_TRUE = {"1", "true", "yes", "on"}
+_FILE_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".json")
+
+
+class CheckpointUnavailable(EnvironmentProblem):
+    """A checkpoint (or one of its parts) cannot be found or read; the message is one line saying how to fix it."""
+
+
+def is_hub_id(name: str) -> bool:
+    """``owner/name`` shaped, not an existing local path, and not a weights-file name."""
+    if name.endswith(_FILE_SUFFIXES) or Path(name).expanduser().exists():
+        return False
+    return bool(_HUB_ID.fullmatch(name))
+
+
+def hub_offline() -> bool:
+    """Offline mode as set now (env var read at call time) or when huggingface_hub was imported."""
+    from huggingface_hub import constants
+
+    env = (os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or "").strip().lower()
+    return env in _TRUE or bool(constants.HF_HUB_OFFLINE)
+
+
+def how_to_get(repo_id: str, filename: str | None = None, local: str = "a local folder or file path") -> str:
+    """The one instruction for getting ``repo_id`` (or one file of it) onto a machine without the Hub."""
+    target = f"{repo_id} {filename}" if filename else repo_id
+    return (
+        f"pre-download it where the Hub is reachable with `hf download {target}` (older clients: "
+        f"`huggingface-cli download {target}`), then point HF_HOME (now "
+        f"{os.environ.get('HF_HOME', '~/.cache/huggingface')}) or HF_HUB_CACHE at that cache and set "
+        f"HF_HUB_OFFLINE=1; or pass {local} instead of the hub id"
+    )
+
+
+def short_reason(error: BaseException) -> str:
+    """First line of an exception's message (at most 200 characters), for a one-line report."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    return first if len(first) <= 200 else first[:197] + "..."
+
+
+def hub_file(
+    repo_id: str,
+    filename: str,
+    *,
+    revision: str | None = None,
+    local_files_only: bool | None = None,
+    optional: bool = False,
+    error: type[CheckpointUnavailable] = CheckpointUnavailable,
+    local: str = "a local folder or file path",
+) -> Path | None:
+    """Path of ``filename`` in ``repo_id`` (cached, else downloaded unless offline); ``None`` if ``optional`` and
+    the repo has no such file. Raises ``error`` (one actionable line) when it cannot be had."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+
+    kwargs: dict = {"revision": revision}
+    if local_files_only is not None:
+        kwargs["local_files_only"] = local_files_only
+    try:
+        return Path(hf_hub_download(repo_id, filename, **kwargs))
+    except EntryNotFoundError as exc:
+        if optional and not isinstance(exc, LocalEntryNotFoundError):
+            return None
+        raise error(unavailable(repo_id, filename, exc, local)) from exc
+    except Exception as exc:  # offline, network, auth, unknown repo: all end in the same instructions
+        raise error(unavailable(repo_id, filename, exc, local)) from exc
+
+
+def unavailable(repo_id: str, filename: str | None, reason: BaseException | str, local: str) -> str:
+    """``<repo>/<file> is not available (<reason>); <how to get it>``, one line."""
+    what = f"{repo_id}/{filename}" if filename else repo_id
+    why = reason if isinstance(reason, str) else f"{type(reason).__name__}: {short_reason(reason)}"
+    return f"checkpoint {what} is not available ({why}); {how_to_get(repo_id, filename, local)}"

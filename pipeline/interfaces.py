@@ -1,0 +1,141 @@
+"""What the build engine needs from the stages, defined by the core so the core imports no stage.
+
+* a **region source** (grounding) says which span of a clip to regenerate, under a :class:`RegionPolicy`;
+* a **regenerator** (regenerate) makes new audio for that span (:class:`RegionRequest` -> :class:`RegionResult`);
+* a **recipe** says which backends, policy, splice settings and output rate make a corpus;
+* :class:`Stages` is how the wiring (``flows/``) hands the engine concrete ones, in any process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from pipeline.timemath import FAKESOUND_GRID_S, Segment
+
+PhraseChoice = Literal["longest", "score", "random"]
+PHRASE_CHOICES: tuple[str, ...] = ("longest", "score", "random")
+
+
+@dataclass(frozen=True)
+class RegionPolicy:
+    """Bounds and grid of the key region, and which grounded phrase to take.
+
+    FakeSound's train/easy sets use regions of 1-4 s; its hard set has no bounds (None).
+    """
+
+    min_s: float | None = 1.0
+    max_s: float | None = 4.0
+    grid_s: float = FAKESOUND_GRID_S
+    phrase_choice: PhraseChoice = "longest"
+
+    def __post_init__(self) -> None:
+        if not self.grid_s > 0:
+            raise ValueError(f"grid_s must be positive, got {self.grid_s!r}")
+        if self.phrase_choice not in PHRASE_CHOICES:
+            raise ValueError(f"phrase_choice must be one of {PHRASE_CHOICES}, got {self.phrase_choice!r}")
+        for name in ("min_s", "max_s"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive or None, got {value!r}")
+        if self.min_s is not None and self.max_s is not None and self.min_s > self.max_s:
+            raise ValueError(f"min_s {self.min_s} exceeds max_s {self.max_s}")
+
+
+@dataclass(frozen=True)
+class SpliceConfig:
+    """How regenerated audio goes back into the real clip (see :func:`pipeline.splice.splice`).
+
+    ``crossfade_ms`` is the boundary treatment: 0 is FakeSound's hard splice; > 0 an equal-power crossfade of that
+    length laid inside the region at both seams (the outside stays bit-identical).
+    """
+
+    crossfade_ms: float = 0.0
+    loudness_match: bool = False
+
+
+class RegionSource(Protocol):
+    """Grounding as the engine sees it: the clip's key region and how it was found (``"grounding:longest"``, ...).
+
+    Raises :class:`pipeline.errors.RejectedInput` when the clip has no usable region.
+    """
+
+    def region(self, clip_id: str, audio: np.ndarray, sample_rate: int, seed: int) -> tuple[Segment, str]: ...
+
+
+@dataclass(frozen=True)
+class RegionRequest:
+    """Regenerate ``region`` of ``audio`` (mono float32 at ``sample_rate``) for ``caption``."""
+
+    clip_id: str
+    audio: np.ndarray
+    sample_rate: int
+    region: Segment
+    caption: str
+    seed: int
+
+
+@dataclass
+class RegionResult:
+    """New audio for exactly the requested region, at ``sample_rate``; ``info`` goes to the manifest.
+
+    ``changed`` is the span (seconds, absolute) that the backend actually altered when it is narrower than
+    the region (an added event shorter than the region): the corpus then labels only that span, so no
+    sample labelled fake is identical to the real clip.
+    """
+
+    audio: np.ndarray
+    sample_rate: int
+    info: dict[str, Any] = field(default_factory=dict)
+    changed: Segment | None = None
+
+
+@runtime_checkable
+class Regenerator(Protocol):
+    """(clip audio, sample rate, region, caption, seed) -> audio for the region at a stated rate."""
+
+    #: Manipulation type written to the manifest (e.g. "splice", "addition", "vocoder", "inpainting").
+    manipulation: str
+    #: Generator/config name written to the manifest.
+    name: str
+
+    def regenerate(self, request: RegionRequest) -> RegionResult: ...
+
+    def regenerate_batch(self, requests: Sequence[RegionRequest]) -> list[RegionResult]: ...
+
+
+@dataclass(frozen=True)
+class Donor:
+    """A real recording that weight-free backends may borrow from (splice source, added event)."""
+
+    id: str
+    audio: np.ndarray
+    sample_rate: int
+    phrase: str
+    kind: str = ""  # "event" | "background" | "" (unknown); addition prefers events
+
+
+class Recipe(Protocol):
+    """What the engine reads of a recipe (``regenerate.recipes.Recipe`` is the concrete one)."""
+
+    name: str
+    backends: tuple[str, ...]
+    output_rate: int
+    region: RegionPolicy
+    splice: SpliceConfig
+
+    @property
+    def uses_models(self) -> bool: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class Stages(Protocol):
+    """The concrete stages, made where the work runs (threads or another process: it must pickle)."""
+
+    def regenerators(self, recipe: Any, donors: Sequence[Donor], device: str) -> Mapping[str, Regenerator]: ...
+
+    def region_source(self, grounding_path: str | None, policy: RegionPolicy) -> RegionSource: ...

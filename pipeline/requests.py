@@ -1,0 +1,112 @@
+"""One request object per job, accepted alike by the library function, the ``fakesound`` CLI and the Prefect flow.
+
+Each field's default is written here once; the CLI builds its options from these fields (their ``help``
+metadata is the option's help text) and the flows take them as parameters, with a test holding the three equal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_RECIPE = "weight-free"
+
+
+def opt(default: Any, help: str, **more: Any) -> Any:
+    """A request field with its help text (and optional CLI hints: ``only`` = the sub-commands it appears in)."""
+    return field(default=default, metadata={"help": help, **more})
+
+
+def required(help: str, **more: Any) -> Any:
+    return field(metadata={"help": help, **more})
+
+
+class Request:
+    """Shared behaviour of the request dataclasses."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def field_help(cls) -> dict[str, str]:
+        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class BuildRequest(Request):
+    """Build a FakeSound-style corpus into ``out``: from a source manifest, or (``demo``) from the bundled kit."""
+
+    out: str = required("corpus folder to write")
+    sources: str | None = opt(None, "source manifest (JSONL) from `fakesound import-sources`", only="build")
+    demo: bool = opt(False, "compose the sources from the bundled demo kit instead of reading `sources`", only="")
+    clips: int = opt(300, "demo only: clips in the corpus (half real, half fake)", only="demo")
+    kit: str | None = opt(None, "demo only: demo kit folder (unset: the one shipped with the package)",
+                          only="demo")
+    seed: int = opt(0, "seed of every random choice (same inputs + seed -> same bytes)")
+    recipe: str = opt(DEFAULT_RECIPE, "recipe: backends, region policy and output rate (see README)")
+    grounding: str | None = opt(None, "grounding results JSON (unset: the energy-based fallback for every clip)",
+                                only="build")
+    checkpoint: str | None = opt(None, "inpainting checkpoint, hub id or local folder (unset: the recipe's)")
+    steps: int | None = opt(None, "diffusion steps (unset: the recipe's)")
+    guidance: float | None = opt(None, "classifier-free guidance scale (unset: the recipe's)")
+    audiosr: str | None = opt(None, "AudioSR checkpoint: hub id, folder or pytorch_model.bin (unset: the recipe's)")
+    audiosr_steps: int | None = opt(None, "AudioSR diffusion steps (unset: the recipe's)")
+    batch_size: int | None = opt(None, "clips per generator (GPU) call (unset: the recipe's)")
+    device: str = opt("auto", "device for model backends: auto, cpu, cuda, cuda:1")
+    chunk_size: int | None = opt(None, "clip jobs per worker task, a scheduling unit independent of batch_size "
+                                       "(unset: a few chunks per worker, at most 256 jobs and 1000 chunks)")
+    workers: int = opt(2, "tasks run at once")
+
+    def __post_init__(self) -> None:
+        from pipeline.errors import ConfigError
+
+        if self.demo == (self.sources is not None):
+            raise ConfigError("a build takes either `sources` (a source manifest) or demo=True, not both or neither")
+        if self.clips < 1 or (self.chunk_size or 1) < 1 or self.workers < 1:
+            raise ConfigError(f"clips, chunk_size and workers must be >= 1 (got {self.clips}, {self.chunk_size}, "
+                              f"{self.workers})")
+        if not self.demo and (self.clips != BuildRequest.clips or self.kit is not None):
+            raise ConfigError("`clips` and `kit` apply to demo builds only (a source manifest sets the clips)")
+        if self.demo and self.grounding is not None:
+            raise ConfigError("`grounding` does not apply to demo builds (the demo writes its own)")
+
+    def absolute(self) -> BuildRequest:
+        """The same request with its paths absolute (workers may start in another folder)."""
+        paths = {n: str(Path(getattr(self, n)).absolute()) for n in ("out", "sources", "grounding", "kit")
+                 if getattr(self, n) is not None}
+        return dataclasses.replace(self, **paths)
+
+    def recipe_overrides(self) -> dict[str, Any]:
+        """The recipe settings this request sets (None: left to the recipe)."""
+        names = ("checkpoint", "steps", "guidance", "audiosr", "audiosr_steps", "batch_size")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+    def provenance(self) -> dict[str, Any]:
+        """What of the request shapes the corpus, recorded in its ``summary.json``: no output folder, no
+        scheduling settings, and input files by name (the corpus must not change with where it was built)."""
+        data = self.to_dict()
+        for name in ("out", "chunk_size", "workers"):
+            data.pop(name)
+        for name in ("sources", "grounding", "kit"):
+            data[name] = Path(data[name]).name if data[name] else None
+        return data
+
+
+@dataclass(frozen=True)
+class PushRequest(Request):
+    """Publish a built corpus to a Hugging Face dataset repo in one commit (``dry_run``: write that repo to a folder).
+
+    The token is never part of a request (it would be logged and stored with the run): the CLI takes ``--token``
+    or ``HF_TOKEN``; the flow loads a Prefect Secret block inside its task.
+    """
+
+    corpus: str = required("corpus folder (with manifest.jsonl)")
+    repo_id: str = required("dataset repo, e.g. my-org/fakesound-demo")
+    private: bool = opt(False, "create the repo private (ignored if it exists)")
+    dry_run: str | None = opt(None, "write the repo folder (README.md + parquet) here instead of pushing (unset: push)")
+    splits: list[str] | None = opt(None, "splits to publish (unset: all)")
+    license: str | None = opt(None, "Hub licence id (unset: detected from LICENSES.md)")
+    name: str | None = opt(None, "pretty name for the dataset card (unset: from the repo id)")
+    endpoint: str | None = opt(None, "Hub endpoint (unset: HF_ENDPOINT or huggingface.co)")

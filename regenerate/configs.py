@@ -1,0 +1,93 @@
+"""Typed settings of every regeneration backend: each default is written here and nowhere else.
+
+A recipe (:mod:`regenerate.recipes`) composes these; the backends read them. The module imports neither torch
+nor a model, so the CLI and the flows can show the defaults without loading anything. Which values are
+faithful to FakeSound/AudioLDM is the backends' call; that each is written once is this module's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GenuineSpliceConfig:
+    """``splice``: the region is replaced by a span of another real recording (looped with crossfades if short)."""
+
+    tile_crossfade_s: float = 0.01
+    #: scale the spliced stretch to the RMS of the span it replaces (a donor at its own level is a level step)
+    match_level: bool = False
+
+
+@dataclass(frozen=True)
+class AdditionConfig:
+    """``addition``: a real foreground event is mixed into the region at a seeded SNR (dB, uniform in the range)."""
+
+    snr_db: tuple[float, float] = (0.0, 10.0)
+    cut_fade_s: float = 0.01
+    #: lower the event's gain until the clip's peak is not exceeded (louder-than-anything additions are a cue)
+    peak_limit: bool = False
+
+    def __post_init__(self) -> None:
+        low, high = (float(v) for v in self.snr_db)
+        if low > high:
+            raise ValueError(f"snr_db range {self.snr_db} has low > high")
+        object.__setattr__(self, "snr_db", (low, high))
+
+
+@dataclass(frozen=True)
+class VocoderConfig:
+    """``vocoder``: the region is resynthesised from its mel spectrogram by Griffin-Lim."""
+
+    iters: int = 32
+    nnls_updates: int = 4
+    n_fft: int = 1024
+    hop: int = 256
+    n_mels: int = 80
+
+    def __post_init__(self) -> None:
+        if self.iters < 0 or self.nnls_updates < 0:
+            raise ValueError("iters and nnls_updates must be >= 0")
+
+
+@dataclass(frozen=True)
+class InpaintConfig:
+    """``audioldm`` / ``audioldm2``: latent inpainting of the region (DDIM with classifier-free guidance).
+
+    ``batch_size`` is how many clips go to the UNet in one call (a GPU setting); how many clip jobs a worker
+    task takes is the build request's ``chunk_size``, a different thing.
+    """
+
+    checkpoint: str
+    guidance: float
+    steps: int = 100
+    eta: float = 1.0
+    margin_s: float = 0.0
+    batch_size: int = 8
+    #: The models were trained on 10.24 s clips: longer clips are inpainted in a window of this length.
+    max_window_s: float = 10.24
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1 or self.margin_s < 0:
+            raise ValueError(f"need steps >= 1, batch_size >= 1, margin_s >= 0 "
+                             f"(got {self.steps}, {self.batch_size}, {self.margin_s})")
+
+
+#: The official AudioSR checkpoints by short name.
+AUDIOSR_HUB_IDS = {"basic": "haoheliu/audiosr_basic", "speech": "haoheliu/audiosr_speech"}
+
+
+@dataclass(frozen=True)
+class AudioSRConfig:
+    """AudioSR after inpainting: the region (with context) is brought to 48 kHz with regenerated high bands."""
+
+    checkpoint: str = AUDIOSR_HUB_IDS["basic"]
+    steps: int = 50
+    #: Architecture JSON for a non-published variant (tests, debug checkpoints); None: the published one.
+    config_file: str | None = None
+
+
+#: Per-model inpainting defaults (AudioLDM ``cvssp/audioldm-s-full-v2``, guidance 2.5; AudioLDM 2, 3.5).
+AUDIOLDM = InpaintConfig(checkpoint="cvssp/audioldm-s-full-v2", guidance=2.5)
+AUDIOLDM2 = InpaintConfig(checkpoint="cvssp/audioldm2", guidance=3.5)
+INPAINT_DEFAULTS: dict[str, InpaintConfig] = {"audioldm": AUDIOLDM, "audioldm2": AUDIOLDM2}

@@ -1,0 +1,147 @@
+"""The build at scale: chunked task runs, errors by class, finish-what-can-be-finished, artifacts on the parent run."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+import flows.build_flow as build_flow
+from flows.build import build_demo
+from flows.build_flow import artifact_key, build_fakesound
+from flows.cli import main
+from pipeline.engine import MAX_CHUNK, MAX_CHUNKS, BuildIncomplete, chunk_size_for
+from pipeline.manifest import read_manifest
+
+CLIPS, SEED = 12, 4  # 6 sources
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".records" not in p.parts}
+
+
+def test_chunking_is_separate_from_batch_size_and_bounded():
+    for jobs, workers in ((50_000, 2), (50_000, 64), (1_000_000, 8), (150, 2), (1, 1)):
+        size = chunk_size_for(jobs, workers, None)
+        assert size >= 1 and math.ceil(jobs / size) <= MAX_CHUNKS
+        assert size <= MAX_CHUNK or jobs > MAX_CHUNK * MAX_CHUNKS
+    assert math.ceil(50_000 / chunk_size_for(50_000, 2, None)) <= 1000  # the issue's figure: <= 1,000 task runs
+    assert chunk_size_for(150, 2, None) == 19 and chunk_size_for(150, 2, 64) == 64
+
+
+def _runs(flow_run_id):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+        flow_run = client.read_flow_run(flow_run_id)
+    return tasks, artifacts, flow_run
+
+
+@pytest.mark.timeout(600)
+def test_flow_chunks_skips_finished_jobs_and_publishes_on_its_own_run(prefect_api, tmp_path):
+    out = tmp_path / "corpus"
+    state = build_fakesound(out=str(out), demo=True, clips=CLIPS, seed=SEED, chunk_size=2, return_state=True)
+    assert state.is_completed()
+    tasks, artifacts, flow_run = _runs(state.state_details.flow_run_id)
+    assert len(tasks) == 3  # 6 jobs in chunks of 2: one task run per chunk, named by the sources it holds
+    assert all(t.name.startswith("make-clips-demo004_0000") and ".." in t.name for t in tasks)
+    keys = {a.key for a in artifacts}
+    assert {artifact_key("progress", str(out)), artifact_key("counts", str(out))} <= keys  # on build-fakesound
+    assert flow_run.name == f"weight-free-demo-seed{SEED}-to-corpus"
+
+    again = build_fakesound(out=str(out), demo=True, clips=CLIPS, seed=SEED, chunk_size=2, return_state=True)
+    tasks, _, _ = _runs(again.state_details.flow_run_id)
+    assert again.is_completed() and tasks == []  # every job was finished: nothing is submitted
+
+
+@pytest.mark.timeout(600)
+def test_missing_source_fails_its_job_only_is_retried_and_a_rerun_completes(prefect_api, tmp_path, monkeypatch):
+    from pipeline import engine
+    from pipeline.compose import default_kit_dir
+
+    monkeypatch.setattr(build_flow, "make_clips", build_flow.make_clips.with_options(retries=1, retry_delay_seconds=0))
+    # donors from the kit, so that the hidden source changes no other job (a missing donor is skipped, which
+    # would change every job's key: tested below)
+    monkeypatch.setattr(engine, "source_donors", lambda *args, **kwargs: engine.kit_donors(default_kit_dir()))
+    out = tmp_path / "corpus"
+    build_demo(out, CLIPS, SEED)  # composes the sources; then one goes missing, as on an unmounted share
+    shutil.rmtree(out / ".records")
+    hidden = out / "sources" / "audio" / "demo004_00002.flac"
+    hidden.rename(hidden.with_suffix(".away"))
+
+    state = build_fakesound(out=str(out), sources=str(out / "sources" / "sources.jsonl"), seed=SEED, chunk_size=1,
+                            return_state=True)
+    assert state.is_failed() and "1 clip job(s) failed" in state.message and "\n" not in state.message
+    tasks, artifacts, _ = _runs(state.state_details.flow_run_id)
+    failed = [t for t in tasks if t.state.is_failed()]
+    assert len(tasks) == 6 and len(failed) == 1 and failed[0].run_count == 2  # retried once (I/O), then given up
+    assert artifact_key("failed", str(out)) in {a.key for a in artifacts}
+    assert len(read_manifest(out / "manifest.jsonl")) == CLIPS - 2  # finished what could be finished
+
+    hidden.with_suffix(".away").rename(hidden)  # the share is back: a rerun retries only that job
+    again = build_fakesound(out=str(out), sources=str(out / "sources" / "sources.jsonl"), seed=SEED, chunk_size=1,
+                            return_state=True)
+    assert again.is_completed()
+    tasks, _, _ = _runs(again.state_details.flow_run_id)
+    assert len(tasks) == 1
+    assert len(read_manifest(out / "manifest.jsonl")) == CLIPS
+
+
+def test_a_bug_in_one_job_is_not_retried_nor_stored_and_the_rest_is_built(tmp_path, monkeypatch):
+    from regenerate.weightfree.griffinlim import GriffinLimRegenerator
+
+    real = GriffinLimRegenerator.regenerate
+
+    def broken(self, request):
+        if request.clip_id.endswith("00001"):
+            raise KeyError("a bug")
+        return real(self, request)
+
+    monkeypatch.setattr(GriffinLimRegenerator, "regenerate", broken)
+    out = tmp_path / "corpus"
+    with pytest.raises(BuildIncomplete) as caught:
+        build_demo(out, 24, SEED)
+    (failure,) = caught.value.failures
+    assert failure.source_id.endswith("00001") and not failure.transient and "KeyError" in failure.reason
+    assert len(read_manifest(out / "manifest.jsonl")) == 22
+    monkeypatch.setattr(GriffinLimRegenerator, "regenerate", real)
+    build_demo(out, 24, SEED)  # the failed job was not stored: the rerun makes it
+    fresh = tmp_path / "fresh"
+    build_demo(fresh, 24, SEED)
+    assert _files(out) == _files(fresh)
+
+
+def test_cli_reports_failed_jobs_with_its_own_exit_status(tmp_path, capsys):
+    out = tmp_path / "corpus"
+    build_demo(out, 8, SEED)
+    shutil.rmtree(out / ".records")
+    (out / "sources" / "audio" / "demo004_00001.flac").unlink()
+    status = main(["build", "--sources", str(out / "sources" / "sources.jsonl"), "--out", str(out), "--seed",
+                   str(SEED), "--quiet"])
+    captured = capsys.readouterr()
+    assert status == 3
+    assert "failed: demo004_00001: ground: SourceUnavailable:" in captured.err
+    assert captured.err.strip().splitlines()[-1].startswith("fakesound build: error: 1 clip job(s) failed")
+    assert "6 clips" in captured.out
+
+
+def test_a_missing_donor_is_skipped_and_reported(tmp_path):
+    out = tmp_path / "corpus"
+    build_demo(out, 8, SEED)
+    shutil.rmtree(out / ".records")
+    missing = out / "sources" / "audio" / "demo004_00001.flac"
+    missing.unlink()
+    with pytest.raises(BuildIncomplete) as caught:  # its own job fails (retry later); as a donor it is skipped
+        from flows.build import run_build
+        from regenerate.recipes import get_recipe
+
+        sources = read_manifest(out / "sources" / "sources.jsonl")
+        run_build(out, sources, out / "sources", get_recipe("weight-free"), seed=SEED)
+    assert [r.stage for r in caught.value.rejections] == ["donor"] and str(missing) == caught.value.rejections[0].item
