@@ -18,7 +18,6 @@ def train_job(request: TrainRequest) -> dict[str, Any]:
 def benchmark_job(request: BenchmarkRequest) -> dict[str, Any]:
     """Benchmark as ``request`` says; returns the results written to ``out/results.json``."""
     import detector
-
     from detector.benchmark import DEFAULT_CONDITIONS
 
     conditions = [c for spec in request.conditions for c in spec.split(",") if c]
