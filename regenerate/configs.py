@@ -15,7 +15,7 @@ class GenuineSpliceConfig:
     """``splice``: the region is replaced by a span of another real recording (looped with crossfades if short)."""
 
     tile_crossfade_s: float = 0.01
-    #: scale the spliced stretch to the RMS of the span it replaces (a donor at its own level is a level step)
+    #: scale the spliced stretch to the RMS of the span it replaces, capped at the clip's peak (a level cue otherwise)
     match_level: bool = False
 
 

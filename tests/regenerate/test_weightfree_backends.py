@@ -178,6 +178,10 @@ def test_splice_can_match_the_level_of_the_replaced_span(donors, clip):
     matched = weightfree.create("splice", donors, GenuineSpliceConfig(match_level=True)).regenerate(request(clip))
     start, stop = span()
     assert abs(rms(matched.audio) / rms(clip[start:stop]) - 1) < 1e-3
+    # a steady tone (crest 3 dB): any real donor matched to its RMS would peak above it; the cap holds the peak
+    tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(len(clip)) / ODD_RATE)).astype(np.float32)
+    capped = weightfree.create("splice", donors, GenuineSpliceConfig(match_level=True)).regenerate(request(tone))
+    assert np.max(np.abs(capped.audio)) <= 0.1 + 1e-6 and rms(capped.audio) < rms(tone[start:stop]) * 0.99
 
 
 def test_addition_peak_limit_keeps_the_clip_peak(donors, clip):
