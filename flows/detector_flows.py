@@ -48,11 +48,11 @@ def train_detector(corpus: str, out: str, model: str = T.model, frontend: str = 
                    freeze_frontend: bool = T.freeze_frontend, epochs: int = T.epochs, seed: int = T.seed,
                    batch_size: int = T.batch_size, lr: float = T.lr, augment: bool = T.augment,
                    resume: bool = T.resume, holdout_manipulation: str | None = T.holdout_manipulation,
-                   device: str = T.device) -> dict[str, Any]:
+                   threshold_rule: str = T.threshold_rule, device: str = T.device) -> dict[str, Any]:
     """Train a detector on a corpus folder; publishes the per-epoch history as a table artifact."""
     request = TrainRequest(corpus=corpus, out=out, model=model, frontend=frontend, freeze_frontend=freeze_frontend,
                            epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, augment=augment, resume=resume,
-                           holdout_manipulation=holdout_manipulation, device=device)
+                           holdout_manipulation=holdout_manipulation, threshold_rule=threshold_rule, device=device)
     metrics = _run(train_task, request)
     if _in_flow():
         from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -68,11 +68,11 @@ def train_detector(corpus: str, out: str, model: str = T.model, frontend: str = 
 @flow(name="benchmark-detector")
 def benchmark_detector(checkpoints: list[str], manifests: list[str], out: str, threshold: float | None = B.threshold,
                        n_boot: int = B.n_boot, device: str = B.device, split: str = B.split,
-                       conditions: list[str] | None = None, probes: bool = B.probes,
+                       conditions: list[str] = B.conditions, probes: bool = B.probes,
                        protocol: str = B.protocol) -> dict[str, Any]:
     """Evaluate checkpoints on test manifests; publishes results.md, the table and the figures as artifacts."""
     request = BenchmarkRequest(checkpoints=checkpoints, manifests=manifests, out=out, threshold=threshold,
-                               n_boot=n_boot, device=device, split=split, conditions=list(conditions or ()),
+                               n_boot=n_boot, device=device, split=split, conditions=list(conditions),
                                probes=probes, protocol=protocol)
     results = _run(benchmark_task, request)
     if _in_flow():
