@@ -17,6 +17,9 @@ One command builds the corpora, trains, evaluates and prints the targets table:
    corpus composed from the other (sources *and* donors disjoint).
 6. **Shortcut probes** (global statistics, boundary) on the whole main corpus, source-grouped CV.
 7. **Inference speed** of the default model (and ``fakesound-ref`` with ``--compare``): x real time per core.
+8. Opt-in (``--only compare``): issue 4's back-end comparison, ``mrtcn`` vs ``fakesound-ref`` on the same
+   front-end, data and epochs (300-clip corpus, 4 epochs: the reference costs about 5 s per batch on one thread),
+   on every manipulation and with ``--holdout`` left out.
 
 Trained checkpoints in ``--work`` are reused, so a rerun only evaluates (and reports the timing of the run that
 trained them). The load average is printed beside every timing (the machine is shared).
@@ -210,11 +213,6 @@ def _v(m: dict, key: str, scale: float = 1.0, digits: int = 3) -> str:
     return text
 
 
-def _f1_or_zero(value: float | None) -> float:
-    """sed_eval's F1 is undefined (nan) when a system detects nothing; for ranking, that is an F1 of 0."""
-    return 0.0 if value is None or np.isnan(value) else float(value)
-
-
 def _ok(value: float | None, goal: float, lower_is_better: bool = True) -> bool:
     if value is None or np.isnan(value):
         return False
@@ -250,6 +248,13 @@ def targets_table(report: dict, holdout: str) -> str:
     if held:
         rows.append((f"held-out {holdout} EER % (trained without it)", "<= 5", _v(held, "eer", 100, 1),
                      _ok(held["eer"]["value"], 0.05)))
+    for run, group in (("all", "all"), ("holdout", holdout)):
+        ours, ref = (report.get("compare", {}).get(f"{m}/{run}") for m in MODELS)
+        if ours and ref and group in ours["test"] and group in ref["test"]:
+            o, r = ours["test"][group], ref["test"][group]
+            rows.append((f"EER % mrtcn vs fakesound-ref ({'all' if run == 'all' else 'held-out ' + group})", "lower",
+                         f"{_v(o, 'eer', 100, 1)} vs {_v(r, 'eer', 100, 1)}", _ok(o["eer"]["value"],
+                                                                               r["eer"]["value"])))
     for name, probe in report.get("probes", {}).items():
         worst = min((v for v in probe["eer"].values() if v is not None and not np.isnan(v)), default=float("nan"))
         per = ", ".join(f"{g} {100 * v:.1f}" for g, v in probe["eer"].items())
@@ -264,7 +269,9 @@ def targets_table(report: dict, holdout: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed")
+PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed", "compare")
+#: Parts run unless --only/--skip say otherwise (the back-end comparison trains four more models: opt-in).
+DEFAULT_PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed")
 BENCH_CONDITIONS = ("lowpass:4000", "lowpass:8000", "lowpass:11025", "lowpass:16000", "mp3:0.5", "mp3:0.9",
                     "vorbis:0.9", "opus:0.5", "opus:0.9", "resample:16000", "gain:-12", "gain:12", "noise:20",
                     "noise:10")
@@ -288,7 +295,7 @@ def main() -> None:
     ap.add_argument("--conditions", nargs="*", default=list(BENCH_CONDITIONS))
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--speed-repeats", type=int, default=15)
-    ap.add_argument("--skip", nargs="*", default=[], choices=[p for p in PARTS if p != "main"],
+    ap.add_argument("--skip", nargs="*", default=[], choices=[p for p in DEFAULT_PARTS if p != "main"],
                     help="parts to leave out")
     ap.add_argument("--only", nargs="*", default=None, choices=PARTS,
                     help="run only these parts (e.g. two processes in parallel), each writing --report")
@@ -296,6 +303,8 @@ def main() -> None:
     ap.add_argument("--merge", nargs="*", default=None, metavar="REPORT",
                     help="no runs: merge earlier reports (names in --work) into one targets table")
     ap.add_argument("--compare", action="store_true", help="also time fakesound-ref beside the default model")
+    ap.add_argument("--compare-clips", type=int, default=300, help="corpus size of the 'compare' part (seed + 1)")
+    ap.add_argument("--compare-epochs", type=int, default=4, help="epochs of both back-ends in the 'compare' part")
     ap.add_argument("--quick", action="store_true", help="smoke run: 60-clip corpora, 1 epoch, 100 resamples")
     args = ap.parse_args()
     if args.quick:
@@ -315,7 +324,7 @@ def main() -> None:
         (work / "bench_detector_merged.json").write_text(json.dumps(merged, indent=2))
         print(table)
         return
-    parts = set(args.only) if args.only is not None else set(PARTS) - set(args.skip)
+    parts = set(args.only) if args.only is not None else set(DEFAULT_PARTS) - set(args.skip)
     torch.set_num_threads(args.threads)
     base = dict(batch_size=args.batch_size, progress=False, seed=0, device="cpu")
     corpus = demo_corpus(work, args.clips, args.seed)
@@ -354,6 +363,19 @@ def main() -> None:
         report["cross"] = {**trained, "test": test_metrics(cross, test_corpus, args.n_boot, split="all"),
                            "test_corpus": str(test_corpus)}
         rows += _rows(f"kit A ({cross.name})", test_corpus.name, "all", report["cross"]["test"])
+
+    if "compare" in parts:  # issue 4: mrtcn vs fakesound-ref on one front-end, data, epochs (reduced budget)
+        cmp_corpus = demo_corpus(work, args.compare_clips, args.seed + 1)
+        runs = [("all", None)] + ([("holdout", args.holdout)] if args.holdout else [])
+        report["compare"] = {}
+        for run, holdout in runs:
+            for model in MODELS:
+                cfg = TrainConfig(epochs=args.compare_epochs, holdout_manipulation=holdout, **base)
+                cmp_ckpt = work / f"{model}_{run}_{cmp_corpus.name}_e{args.compare_epochs}"
+                res = train_and_test(cmp_corpus, cmp_ckpt, DetectorConfig(model=model), cfg, args.n_boot)
+                report["compare"][f"{model}/{run}"] = res
+                rows += _rows(f"{model} ({cmp_ckpt.name})", cmp_corpus.name, "test",
+                              {g: m for g, m in res["test"].items() if run == "all" or g in ("all", holdout)})
 
     if "probes" in parts:
         report["probes"] = run_probes(load_corpus(corpus), corpus)
