@@ -308,7 +308,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smoke run: 60-clip corpora, 1 epoch, 100 resamples")
     args = ap.parse_args()
     if args.quick:
-        args.clips, args.cross_clips, args.epochs = 60, 60, 1
+        args.clips, args.cross_clips, args.compare_clips, args.epochs, args.compare_epochs = 60, 60, 60, 1, 1
         args.n_boot, args.speed_repeats = 100, 3
         args.conditions = args.conditions[:2]
     work = args.work

@@ -25,7 +25,7 @@ class AdditionConfig:
 
     snr_db: tuple[float, float] = (0.0, 10.0)
     cut_fade_s: float = 0.01
-    #: lower the event's gain until the clip's peak is not exceeded (louder-than-anything additions are a cue)
+    #: event peak at most the region's peak, mix never clipping (louder-than-anything additions are a level cue)
     peak_limit: bool = False
 
     def __post_init__(self) -> None:
