@@ -23,9 +23,9 @@ the same latent size.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
-import string
 import tempfile
 import threading
 import time
@@ -36,31 +36,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from regenerate.debug_models import roberta_tokenizer, t5_tokenizer
+
 CONFIGS = Path(__file__).resolve().parent / "configs"
 CAPTION = "A dog barks twice while rain falls on a tin roof"
 
 
 # -- random-weight components from the published configs ------------------------------------------------------
-def byte_level_tokenizer(folder: Path, max_length: int):
-    """A RoBERTa-style byte-level tokenizer (256 byte tokens, no merges): any caption encodes, ids < 50265."""
-    from tokenizers.pre_tokenizers import ByteLevel
-    from transformers import RobertaTokenizer
-
-    tokens = ["<s>", "<pad>", "</s>", "<unk>", *sorted(ByteLevel.alphabet()), "<mask>"]
-    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    return RobertaTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=max_length)
-
-
-def char_t5_tokenizer(max_length: int):
-    """A character-level Unigram tokenizer with T5's special tokens."""
-    from transformers import T5Tokenizer
-
-    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
-    pieces += [(c, -1.0) for c in string.printable.strip()] + [("▁" + c, -1.5) for c in string.ascii_letters]
-    return T5Tokenizer(vocab=pieces, extra_ids=0, model_max_length=max_length)
-
-
 def build_audioldm(folder: Path) -> dict[str, Any]:
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import ClapTextConfig, ClapTextModelWithProjection, SpeechT5HifiGan, SpeechT5HifiGanConfig
@@ -70,7 +52,7 @@ def build_audioldm(folder: Path) -> dict[str, Any]:
         "vae": AutoencoderKL(**cfg["vae"]),
         "unet": UNet2DConditionModel(**cfg["unet"]),
         "text_encoder": ClapTextModelWithProjection(ClapTextConfig(**cfg["text_encoder"])),
-        "tokenizer": byte_level_tokenizer(folder, cfg["tokenizer_max_length"]),
+        "tokenizer": roberta_tokenizer(folder, cfg["tokenizer_max_length"]),
         "vocoder": SpeechT5HifiGan(SpeechT5HifiGanConfig(**cfg["vocoder"])),
         "scheduler": DDIMScheduler(**cfg["scheduler"]),
     }
@@ -98,8 +80,8 @@ def build_audioldm2(folder: Path) -> dict[str, Any]:
         "text_encoder_2": T5EncoderModel(T5Config(**cfg["text_encoder_2"])),
         "projection_model": AudioLDM2ProjectionModel(**cfg["projection_model"]),
         "language_model": GPT2LMHeadModel(GPT2Config(**cfg["language_model"])),
-        "tokenizer": byte_level_tokenizer(folder, cfg["tokenizer_max_length"]),
-        "tokenizer_2": char_t5_tokenizer(cfg["tokenizer_2_max_length"]),
+        "tokenizer": roberta_tokenizer(folder, cfg["tokenizer_max_length"]),
+        "tokenizer_2": t5_tokenizer(cfg["tokenizer_2_max_length"]),
         "vocoder": SpeechT5HifiGan(SpeechT5HifiGanConfig(**cfg["vocoder"])),
         "scheduler": DDIMScheduler(**cfg["scheduler"]),
     }
@@ -116,11 +98,23 @@ def load_inpainter(name: str, checkpoint: str | None, device: str, dtype: torch.
     return cls(**parts).to(device, dtype)
 
 
+def float32_decoding(vae: Any) -> Any:
+    """A view of ``vae`` (the same parameters) whose ``decode`` casts latents to float32 first.
+
+    diffusers' AudioLDM pipelines make latents in the prompt embeddings' dtype (fp16 with ``--fp16``) and hand
+    them to the VAE, which stays float32 as in the inpainter: without the cast the first fp16 call fails with
+    "Input type (c10::Half) and bias type (float) should be the same"."""
+    view = copy.copy(vae)
+    decode = vae.decode
+    view.decode = lambda z, *args, **kwargs: decode(z.to(torch.float32), *args, **kwargs)
+    return view
+
+
 def text_to_audio_pipeline(inpainter) -> Any:
-    """diffusers' own pipeline over the same component objects."""
+    """diffusers' own pipeline over the same component objects (the VAE decoding in float32, as ours)."""
     from diffusers import AudioLDM2Pipeline, AudioLDMPipeline
 
-    common = {"vae": inpainter.vae, "unet": inpainter.unet, "vocoder": inpainter.vocoder}
+    common = {"vae": float32_decoding(inpainter.vae), "unet": inpainter.unet, "vocoder": inpainter.vocoder}
     common |= {"scheduler": inpainter.scheduler, "text_encoder": inpainter.text_encoder}
     common["tokenizer"] = inpainter.tokenizer
     if inpainter.generator_name == "audioldm":
@@ -195,25 +189,23 @@ def run_timed(fn: Callable[[Callable[..., None]], object], device: torch.device)
 def masking_overhead_s(inpainter, batch: int, num_samples: int, device: torch.device, repeats: int = 20) -> float:
     """Median seconds of the work an inpainting step adds to a text-to-audio step: fresh per-clip noise,
     re-noising the original latents to the step's timestep, and the masked merge (same calls as ``denoise``)."""
-    from diffusers.utils.torch_utils import randn_tensor
+    from regenerate.ddim import DDIMSchedule, RowNoise
 
     frames = inpainter.padded_frames(num_samples) // inpainter.vae_factor
     bins = inpainter.mel.config.n_mels // inpainter.vae_factor
-    shape = (batch, inpainter.unet.config.in_channels, frames, bins)
-    x0 = torch.randn(shape, device=device)
-    latents = torch.randn(shape, device=device)
+    shape = (inpainter.unet.config.in_channels, frames, bins)
+    x0 = torch.randn((batch, *shape), device=device)
+    latents = torch.randn((batch, *shape), device=device)
     mask = torch.zeros(batch, 1, frames, 1, dtype=torch.bool, device=device)
     mask[:, :, frames // 3 : frames // 2] = True
-    generators = [torch.Generator("cpu").manual_seed(i) for i in range(batch)]
-    inpainter.scheduler.set_timesteps(100, device=device)
-    t = inpainter.scheduler.timesteps[50]
+    noise = RowNoise([torch.Generator("cpu").manual_seed(i) for i in range(batch)], device)
+    schedule = DDIMSchedule.make(inpainter.scheduler.alphas_cumprod, 100, 1.0)
     times = []
     for _ in range(repeats):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         start = time.perf_counter()
-        noise = randn_tensor(shape, generator=generators, device=device, dtype=torch.float32)
-        known = inpainter.scheduler.add_noise(x0, noise, t.reshape(1))
+        known = schedule.q_sample(x0, 50, noise.draw(shape))
         torch.where(mask, latents, known)
         if device.type == "cuda":
             torch.cuda.synchronize(device)

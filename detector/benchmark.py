@@ -11,18 +11,19 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from detector.evaluate import POINT_METRICS, ClipPrediction, json_safe, metrics_by_group, predict_records
-from detector.inference import FRAME_THRESHOLD, Detector
+from detector.inference import DEFAULT_THRESHOLD, FRAME_THRESHOLD, Detector
 from detector.probes import FLAG_EER, run_probes
 from detector.protocols import PROTOCOLS, fakesound_protocol
 from pipeline.atomic import atomic_write_text
 from pipeline.conditions import apply_condition, parse_condition
-from pipeline.fakesound_format import read_fakesound2_jsonl, read_fakesound_json
+from pipeline.fakesound_format import read_fakesound2_jsonl, read_fakesound_json, resolve_release_path
 from pipeline.manifest import ClipRecord, read_manifest
 from pipeline.timemath import DEFAULT_FRAME_S, segments_to_frame_labels
 
@@ -40,14 +41,21 @@ DEFAULT_CONDITIONS = (
 ALL_SPLITS = "all"
 
 
-def read_test_manifest(path: str | Path, split: str = "test") -> list[ClipRecord]:
-    """Records to score, audio paths relative to the manifest's folder.
+def read_test_manifest(path: str | Path, split: str = "test", audio_root: str | Path | None = None) -> list[ClipRecord]:
+    """Records to score, audio paths relative to the manifest's folder, or under ``audio_root`` (where a published
+    release was unpacked) when given.
 
     FakeSound ``.json`` (one split per file; its fakes' manipulation is ``unknown``: the format does not say),
     FakeSound2 ``.jsonl`` (recognised by ``fake_type``; one split per file) or our ``manifest.jsonl``, of which
     only ``split`` is kept (``"all"`` keeps every split).
     """
-    path = Path(path)
+    records = _read_split(Path(path), split)
+    if audio_root is None:
+        return records
+    return [replace(r, audio_path=str(resolve_release_path(r.audio_path, audio_root).absolute())) for r in records]
+
+
+def _read_split(path: Path, split: str) -> list[ClipRecord]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: manifest not found")
     if path.suffix == ".json":
@@ -187,16 +195,21 @@ def run_benchmark(
     conditions: Sequence[str] = (),
     probes: bool = True,
     protocol: str = "ours",
+    human_answers: Sequence[str | Path] = (),
+    audio_root: str | Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate every checkpoint on every manifest (per split, per manipulation, per condition), run the
-    shortcut probes on each manifest, and write the outputs."""
+    shortcut probes on each manifest, and write the outputs.
+
+    ``human_answers``: listening-test answer files (``fakesound listen``), each scored as a "humans" system.
+    """
     from detector.plots import plot_det_roc, plot_localisation  # matplotlib only when benchmarking
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for spec in conditions:
         parse_condition(spec)
-    tests = [(Path(m), read_test_manifest(m, split)) for m in manifests]
+    tests = [(Path(m), read_test_manifest(m, split, audio_root)) for m in manifests]
     rows: list[dict[str, Any]] = []
     curves: dict[str, tuple[list[int], list[float]]] = {}
     errors: list[str] = []
@@ -232,6 +245,16 @@ def run_benchmark(
                                                   [p for p in preds if p.split == split_name])})
                 if condition == "clean" and len({p.label for p in preds}) == 2:
                     curves[f"{name} / {manifest.name}"] = ([p.label for p in preds], [p.score for p in preds])
+    humans = {}
+    for i, answers in enumerate(human_answers):
+        from detector.human import score_answers_file
+
+        name = "humans" if len(human_answers) == 1 else f"humans-{i + 1}"
+        human_threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        human_rows, human_curves, humans[str(answers)] = score_answers_file(answers, out_dir, human_threshold,
+                                                                            n_boot, seed, name)
+        rows += [{"system": name, "condition": "clean", "threshold": human_threshold, **r} for r in human_rows]
+        curves.update(human_curves)
     probe_results: dict[str, dict] = {}
     if probes:
         for manifest, records in tests:
@@ -241,6 +264,7 @@ def run_benchmark(
     results = {"systems": systems, "protocol": protocol, "protocol_rows": protocol_rows,
                "threshold_override": threshold, "frame_threshold": FRAME_THRESHOLD,
                "n_boot": n_boot, "split": split, "conditions": list(conditions), "rows": rows, "errors": errors,
+               "humans": humans, "checkpoints": [str(c) for c in checkpoints],
                "probes": probe_results, "manifests": [str(m) for m in manifests], "metrics": list(POINT_METRICS)}
     atomic_write_text(out_dir / "results.json", json.dumps(json_safe(results), indent=2))
     atomic_write_text(out_dir / "results.md", results_markdown(rows, probe_results) + protocol_markdown(protocol_rows))

@@ -148,18 +148,30 @@ class TrainRequest(Request):
 
 @dataclass(frozen=True)
 class BenchmarkRequest(Request):
-    """Evaluate checkpoints on test manifests; writes results.md, results.json and figures to ``out``."""
+    """Evaluate checkpoints on test manifests, listening-test answers, or both, side by side; writes results.md,
+    results.json and figures to ``out``."""
 
-    checkpoints: list[str] = required("checkpoint folders (CKPT_DIR) written by `fakesound train`",
-                                      aliases=("--checkpoint",))
-    manifests: list[str] = required("FakeSound JSON or manifest.jsonl files (audio paths relative to their folder)",
-                                    aliases=("--manifest",))
     out: str = required("folder for results.md, results.json and figures")
+    checkpoints: list[str] | None = opt(None, "checkpoint folders (CKPT_DIR) written by `fakesound train` "
+                                        "(with --manifest)", aliases=("--checkpoint",))
+    manifests: list[str] | None = opt(None, "FakeSound JSON or manifest.jsonl files (audio paths relative to their "
+                                      "folder)", aliases=("--manifest",))
+    human_answers: list[str] | None = opt(None, "answers SQLite files of `fakesound listen`: each adds a \"humans\" "
+                                          "row (and humans.csv)", aliases=("--human",))
     threshold: float | None = opt(None, "clip decision threshold (unset: each checkpoint's own, chosen on validation)")
     n_boot: int = opt(1000, "bootstrap resamples for the 95 % CIs", aliases=("--bootstrap",))
     device: str = opt("auto", "auto, cpu, cuda, cuda:1")
+    audio_root: str | None = opt(None, "resolve the manifests' audio paths (a published JSON's filepath) under this "
+                                       "folder (unset: relative to each manifest's folder)")
     split: str = opt("test", "split of a manifest.jsonl to score ('all': every split)")
     conditions: list[str] = opt((), "also score under these conditions, KIND:VALUE (lowpass:8000 mp3:0.9 vorbis:0.5 "
                                 "opus:0.9 resample:16000 gain:-12 noise:20 ...; 'default': the standard set)")
     probes: bool = opt(True, "run the shortcut probes (global statistics, boundary) on every manifest")
     protocol: str = opt("ours", "also report a paper's own evaluation, quirks included", choices=PROTOCOLS)
+
+    def __post_init__(self) -> None:
+        from pipeline.errors import ConfigError
+
+        if bool(self.checkpoints) != bool(self.manifests) or not (self.checkpoints or self.human_answers):
+            raise ConfigError("a benchmark takes checkpoints with manifests, listening-test answer files "
+                              "(human_answers), or both")

@@ -23,6 +23,8 @@ def benchmark_job(request: BenchmarkRequest) -> dict[str, Any]:
     conditions = [c for spec in request.conditions for c in spec.split(",") if c]
     if conditions == ["default"]:
         conditions = list(DEFAULT_CONDITIONS)
-    return detector.run_benchmark(request.checkpoints, request.manifests, request.out, threshold=request.threshold,
-                                  n_boot=request.n_boot, device=request.device, split=request.split,
-                                  conditions=conditions, probes=request.probes, protocol=request.protocol)
+    return detector.run_benchmark(request.checkpoints or [], request.manifests or [], request.out,
+                                  threshold=request.threshold, n_boot=request.n_boot, device=request.device,
+                                  human_answers=request.human_answers or (), audio_root=request.audio_root,
+                                  split=request.split, conditions=conditions, probes=request.probes,
+                                  protocol=request.protocol)

@@ -26,6 +26,7 @@ from detector.config import TrainConfig
 from detector.data import CropDataset, FeatureDataset, collate, load_corpus, split_records
 from detector.evaluate import compute_metrics, decide_threshold, json_safe, predict_records, selection_score
 from detector.frontends import CachableFrontend
+from detector.frontends.base import trainables_to_float32
 from detector.inference import Detector
 from detector.losses import detection_loss
 from detector.model import DetectorConfig, DetectorModel, build_model, read_config, resolve_device, save_model
@@ -38,9 +39,36 @@ METRICS_FILE = "metrics.json"
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and every CUDA device), and ask cuDNN for deterministic kernels."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+
+
+def amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """Mixed precision: float16 autocast with a GradScaler on CUDA when ``cfg.amp``; none elsewhere."""
+    return torch.float16 if cfg.amp and device.type == "cuda" else None
+
+
+def read_train_state(path: Path) -> dict[str, Any]:
+    """``train_state.pt`` loaded onto the CPU: RNG states must stay CPU ByteTensors (``map_location=cuda``
+    would move them and ``torch.set_rng_state`` raises); model and optimiser states are copied onto the
+    parameters' device by ``load_state_dict``."""
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def rng_states(device: torch.device) -> dict[str, torch.Tensor | None]:
+    """The CPU generator's state and, when training on CUDA, that device's (dropout draws from it)."""
+    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    return {"torch_rng": torch.get_rng_state(), "cuda_rng": cuda}
+
+
+def restore_rng_states(state: dict[str, Any], device: torch.device) -> None:
+    """Inverse of :func:`rng_states` (a state saved without ``cuda_rng`` restores the CPU generator only)."""
+    torch.set_rng_state(state["torch_rng"])
+    if device.type == "cuda" and state.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(state["cuda_rng"], device)
 
 
 def train_val_records(
@@ -80,8 +108,8 @@ def train_step(
     model: DetectorModel, batch, optimizer, scaler, cfg: TrainConfig, device: torch.device
 ) -> dict[str, float]:
     """One optimisation step on ``batch``; returns the loss terms."""
-    use_amp = cfg.amp and device.type == "cuda"
-    with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+    dtype = amp_dtype(cfg, device)
+    with torch.autocast(device_type=device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
         inputs = batch.wave.to(device)
         frame_logits, clip_logits = model.forward_features(inputs) if batch.features else model(inputs)
     loss, terms = detection_loss(
@@ -148,19 +176,19 @@ def train(
     run_hash = _run_hash(det_cfg, cfg, corpus_dir)
 
     seed_everything(cfg.seed)
-    model = build_model(det_cfg).to(device)
+    model = trainables_to_float32(build_model(det_cfg).to(device))
     params = trainable_parameters(model)
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     dataset = make_dataset(model, det_cfg, cfg, train_recs, corpus_dir)
     steps_per_epoch = math.ceil(len(dataset) / cfg.batch_size)
     scheduler = make_scheduler(optimizer, cfg.warmup_steps, cfg.epochs * steps_per_epoch)
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and device.type == "cuda")
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype(cfg, device) == torch.float16)
     start_epoch, best, history, elapsed = 0, -math.inf, [], 0.0
     best_val: dict[str, Any] = {}
 
     state_path = out_dir / STATE_FILE
     if resume and state_path.is_file():
-        state = torch.load(state_path, map_location=device, weights_only=False)
+        state = read_train_state(state_path)
         if state["run_hash"] != run_hash:
             raise ValueError(f"{out_dir}: cannot resume, the checkpoint was trained with another config or corpus")
         model.load_state_dict(state["model"])
@@ -169,7 +197,7 @@ def train(
         scaler.load_state_dict(state["scaler"])
         start_epoch, best, history, elapsed = state["epoch"], state["best"], state["history"], state["elapsed_s"]
         best_val = state.get("best_val", {})
-        torch.set_rng_state(state["torch_rng"])
+        restore_rng_states(state, device)
 
     extra = {"train": cfg.to_dict(), "corpus": str(corpus_dir), "n_train": len(train_recs), "n_val": len(val_recs)}
     for epoch in range(start_epoch, cfg.epochs):
@@ -208,7 +236,7 @@ def train(
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "epoch": epoch + 1,
                     "best": best, "best_val": best_val, "history": history, "elapsed_s": elapsed,
-                    "torch_rng": torch.get_rng_state(), "run_hash": run_hash,
+                    **rng_states(device), "run_hash": run_hash,
                 },
                 tmp,
             )

@@ -33,10 +33,16 @@ class ProjectStages:
 
         return create_regenerators(recipe, donors=donors, device=device)
 
-    def region_source(self, grounding_path: str | None, policy: RegionPolicy) -> RegionSource:
-        import grounding
+    def region_source(self, grounding_path: str | None, policy: RegionPolicy,
+                      grounding: Mapping[str, Any] | None = None, device: str = "auto") -> RegionSource:
+        from grounding.source import region_source
 
-        return grounding.region_source(grounding_path, policy)
+        return region_source(grounding_path, policy, grounding, device)
+
+    def grounding_settings(self, grounding_model: str) -> Mapping[str, Any]:
+        from grounding.source import grounder_settings
+
+        return grounder_settings(grounding_model)
 
 
 STAGES = ProjectStages()

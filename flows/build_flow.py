@@ -15,9 +15,9 @@ itself (tasks, progress, counts, failed jobs, logs), so the run the README tells
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +28,9 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import unmapped
 
+from flows.artifacts import Device, artifact_key
 from flows.build import STAGES, recipe_for
+from listen.config import listen_command
 from pipeline import engine
 from pipeline.corpus import count_table
 from pipeline.engine import BuildContext, BuildIncomplete, ClipJob, JobResult, classify, run_jobs
@@ -42,8 +44,6 @@ R = BuildRequest  # defaults are read from the request (written once, there)
 RecipeName = Literal[tuple(RECIPES)]  # type: ignore[valid-type]  # the UI offers the recipes; a typo is refused
 #: Progress artifact updates: at most every this many percent or seconds, whichever comes first.
 PROGRESS_STEP_PERCENT, PROGRESS_EVERY_S = 5.0, 30.0
-#: A chunk that runs longer than this is stopped (and its jobs, unless finished, reported as failed).
-CHUNK_TIMEOUT_S = 6 * 3600
 
 
 class ChunkIncomplete(EnvironmentProblem):
@@ -66,7 +66,7 @@ def _chunk_name() -> str:
 
 
 @task(name="make-clips", task_run_name=_chunk_name, cache_policy=NO_CACHE, persist_result=False, retries=3,
-      retry_delay_seconds=[10, 60, 300], retry_condition_fn=_retry_transient, timeout_seconds=CHUNK_TIMEOUT_S)
+      retry_delay_seconds=[10, 60, 300], retry_condition_fn=_retry_transient)
 def make_clips(jobs: list[ClipJob], ctx: BuildContext, label: str) -> list[JobResult]:
     """Run one chunk of jobs (resumable: finished jobs are loaded, not redone); ``label`` names its sources."""
     started = time.perf_counter()
@@ -92,13 +92,6 @@ def make_clips(jobs: list[ClipJob], ctx: BuildContext, label: str) -> list[JobRe
 def _label(chunk: list[ClipJob]) -> str:
     first, last = chunk[0].source.id, chunk[-1].source.id
     return first if first == last else f"{first}..{last}"
-
-
-def artifact_key(kind: str, out: str) -> str:
-    """An artifact key of this corpus (keys allow lowercase letters, digits and dashes)."""
-    name = re.sub(r"[^a-z0-9]+", "-", Path(out).name.lower()).strip("-") or "corpus"
-    digest = hashlib.sha256(str(Path(out).absolute()).encode()).hexdigest()[:8]
-    return f"fakesound-{kind}-{name[:40]}-{digest}"
 
 
 def prefect_executor(runner: Any, out: str):
@@ -128,7 +121,8 @@ def prefect_executor(runner: Any, out: str):
     return execute
 
 
-def _task_runner(kind: str, workers: int, dask_address: str | None) -> Any:
+def _task_runner(kind: str, workers: int, dask_address: str | None, gpu: bool = False) -> Any:
+    """The Prefect task runner; a local Dask cluster on a GPU machine gets one worker per GPU (dask-cuda)."""
     if kind == "threads":
         if dask_address:
             raise ConfigError("`dask_address` applies to task_runner=dask only")
@@ -140,8 +134,62 @@ def _task_runner(kind: str, workers: int, dask_address: str | None) -> Any:
             if workers != R.workers:
                 raise ConfigError("`workers` does not apply with `dask_address` (the cluster has its own workers)")
             return DaskTaskRunner(address=dask_address)
+        if gpu:
+            return DaskTaskRunner(cluster_class=_local_cuda_cluster(), cluster_kwargs={"threads_per_worker": 1})
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
     raise ConfigError(f"unknown task runner {kind!r} (threads | dask)")
+
+
+def _local_cuda_cluster() -> str:
+    """dask-cuda's local cluster: one worker per visible GPU, each pinned to its own (``CUDA_VISIBLE_DEVICES``)."""
+    try:
+        import dask_cuda  # noqa: F401
+    except ImportError:
+        raise EnvironmentProblem(
+            "task_runner=dask on a GPU machine needs dask-cuda for one worker per GPU (`pip install dask-cuda`); "
+            "or start the workers yourself (one per GPU) and pass dask_address") from None
+    return "dask_cuda.LocalCUDACluster"
+
+
+@contextmanager
+def one_run_per_folder(out: str) -> Iterator[None]:
+    """Hold the global concurrency limit of ``out`` (one slot, made on first use) while building into it: two runs
+    into one folder wait for each other instead of sweeping each other's temporary files and manifests."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.concurrency.sync import concurrency
+    from prefect.exceptions import ObjectAlreadyExists
+
+    name = artifact_key("folder", out)
+    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    with concurrency(name, occupy=1, strict=True):
+        yield
+
+
+#: The project's loggers whose records go to the run's logs (as PREFECT_LOGGING_EXTRA_LOGGERS would send them).
+PROJECT_LOGGERS = ("pipeline", "grounding", "regenerate")
+
+
+@contextmanager
+def project_logs_to_run() -> Iterator[None]:
+    """While the run lasts, send the project's module loggers to its logs (with the handlers Prefect gives its
+    ``prefect.extra`` logger): the engine logs through ``logging``, not through ``get_run_logger``."""
+    import logging
+
+    added = []
+    for name in PROJECT_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level > logging.INFO:
+            logger.setLevel(logging.INFO)
+        added += [(logger, h) for h in logging.getLogger("prefect.extra").handlers if h not in logger.handlers]
+    for logger, handler in added:
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, handler in added:
+            logger.removeHandler(handler)
 
 
 def _publish(request: BuildRequest, records: list, rejections: list, failures: list) -> None:
@@ -178,13 +226,17 @@ def build_fakesound(
     seed: int = R.seed,
     recipe: RecipeName = R.recipe,  # type: ignore[valid-type]
     grounding: str | None = R.grounding,
+    grounding_model: str | None = R.grounding_model,
     checkpoint: str | None = R.checkpoint,
     steps: int | None = R.steps,
     guidance: float | None = R.guidance,
     audiosr: str | None = R.audiosr,
     audiosr_steps: int | None = R.audiosr_steps,
+    audiosr_config: str | None = R.audiosr_config,
     batch_size: int | None = R.batch_size,
-    device: str = R.device,
+    n_candidates: int | None = R.n_candidates,
+    clap: str | None = R.clap,
+    device: Device = R.device,
     chunk_size: int | None = R.chunk_size,
     workers: int = R.workers,
     task_runner: Literal["threads", "dask"] = "threads",
@@ -195,13 +247,17 @@ def build_fakesound(
     Every parameter but ``task_runner`` / ``dask_address`` is a field of :class:`pipeline.requests.BuildRequest`.
     """
     request = BuildRequest(out=out, sources=sources, demo=demo, clips=clips, kit=kit, seed=seed, recipe=recipe,
-                           grounding=grounding, checkpoint=checkpoint, steps=steps, guidance=guidance,
-                           audiosr=audiosr, audiosr_steps=audiosr_steps, batch_size=batch_size, device=device,
+                           grounding=grounding, grounding_model=grounding_model, checkpoint=checkpoint, steps=steps,
+                           guidance=guidance, audiosr=audiosr, audiosr_steps=audiosr_steps,
+                           audiosr_config=audiosr_config, batch_size=batch_size,
+                           n_candidates=n_candidates, clap=clap, device=device,
                            chunk_size=chunk_size, workers=workers).absolute()
     resolved = recipe_for(request)  # unknown recipe or a setting that does not apply: refused before any task
     logger = get_run_logger()
     logger.info("building %s with %s (seed %d)", request.out, request.recipe, request.seed)
-    with _task_runner(task_runner, workers, dask_address) as runner:
+    gpu = engine.recipe_runtime(resolved, request.device)["device"] == "cuda"
+    with project_logs_to_run(), one_run_per_folder(request.out), \
+            _task_runner(task_runner, workers, dask_address, gpu) as runner:
         try:
             records, rejections = engine.build(request, resolved, STAGES, prefect_executor(runner, request.out))
             failures: list = []
@@ -211,4 +267,6 @@ def build_fakesound(
             raise
     _publish(request, records, rejections, failures)
     logger.info("%s: %d clips, %d rejected", request.out, len(records), len(rejections))
-    return {"out": request.out, "clips": len(records), "rejected": len(rejections)}
+    inspect = listen_command(request.out)
+    logger.info("inspect it and run a listening test: %s", inspect)
+    return {"out": request.out, "clips": len(records), "rejected": len(rejections), "inspect": inspect}

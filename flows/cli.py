@@ -12,11 +12,11 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from flows import cli_build, cli_detector, cli_hub, cli_serve
+from flows import cli_build, cli_detector, cli_ground, cli_hub, cli_listen, cli_serve, cli_sources
 from flows.cli_args import HelpFormatter
 from pipeline.errors import FakesoundError
 
-COMMAND_MODULES = (cli_build, cli_detector, cli_serve, cli_hub)
+COMMAND_MODULES = (cli_sources, cli_build, cli_ground, cli_detector, cli_serve, cli_hub, cli_listen)
 #: Errors that are the user's input or environment, not a bug: one line, exit 2.
 USER_ERRORS = (FakesoundError, OSError)
 

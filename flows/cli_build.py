@@ -1,4 +1,5 @@
-"""``fakesound demo``, ``fakesound import-sources`` and ``fakesound build``: options are BuildRequest's fields."""
+"""``fakesound demo`` and ``fakesound build``: options are BuildRequest's fields (``import-sources`` is in
+:mod:`flows.cli_sources`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from pathlib import Path
 
 from flows.build import build, thread_executor
 from flows.cli_args import HelpFormatter, add_request_options, request_from_args
+from listen.config import listen_command
 from pipeline.corpus import format_summary
 from pipeline.engine import BuildIncomplete
 from pipeline.errors import Rejection
-from pipeline.manifest import write_manifest
 from pipeline.requests import BuildRequest
-from pipeline.sources import import_sources
 from regenerate.recipes import RECIPES
 
 #: Exit status when some clip jobs failed (the corpus holds the others; rerunning retries the failed ones).
@@ -26,6 +26,7 @@ def _report(out: Path, records: list, rejections: list[Rejection], started: floa
         print(f"rejected: {rejection.item}: {rejection.reason}", file=sys.stderr)
     print(format_summary(records, rejections))
     print(f"corpus written to {out} in {time.perf_counter() - started:.1f} s")
+    print(f"inspect it and run a listening test: {listen_command(out)}")
     return 0
 
 
@@ -51,14 +52,6 @@ def _build(args: argparse.Namespace) -> int:
     return _run(args, "build")
 
 
-def _import_sources(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    result = import_sources(args.audio, args.captions, out.parent)
-    write_manifest(out, result.records)
-    for rejection in result.rejected:
-        print(f"rejected: {rejection.item}: {rejection.reason}", file=sys.stderr)
-    print(f"{len(result.records)} sources written to {out}, {len(result.rejected)} rejected")
-    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,13 +62,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_request_options(demo, BuildRequest, "demo", choices)
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(handler=_demo)
-
-    imp = sub.add_parser("import-sources", help="audio folder + AudioCaps-style captions CSV -> source manifest",
-                         formatter_class=formatter)
-    imp.add_argument("--audio", required=True, help="folder of source audio")
-    imp.add_argument("--captions", required=True, help="CSV: audiocap_id,youtube_id,start_time,caption")
-    imp.add_argument("--out", required=True, help="source manifest (JSONL) to write")
-    imp.set_defaults(handler=_import_sources)
 
     build_parser = sub.add_parser("build", help="build a corpus from a source manifest", formatter_class=formatter)
     add_request_options(build_parser, BuildRequest, "build", choices, required=("sources",))

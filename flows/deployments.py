@@ -13,7 +13,9 @@ from prefect.types.entrypoint import EntrypointType
 
 from flows.build_flow import build_fakesound
 from flows.detector_flows import benchmark_detector, train_detector
+from flows.ground_flow import ground_sources_flow
 from flows.hub import push_to_hub
+from flows.sources_flow import import_sources, restore_fakesound_reals
 from regenerate.recipes import DEFAULT_RECIPE
 
 TAGS = ["fakesound"]
@@ -45,12 +47,21 @@ SPECS: tuple[DeploymentSpec, ...] = (
                    {"recipe": DEFAULT_RECIPE, "seed": 0, "task_runner": "threads"}),
     DeploymentSpec(build_fakesound, "demo", "Build the offline demo corpus from the bundled real recordings",
                    {"demo": True, "out": "demo_corpus", "clips": 300, "seed": 0}),
+    DeploymentSpec(ground_sources_flow, "default",
+                   "Ground a source manifest's captions with the TAG model: --param sources=... --param out=...",
+                   {"backend": "tag"}),
     DeploymentSpec(train_detector, "default", "Train a detector on a corpus: --param corpus=... --param out=..."),
     DeploymentSpec(benchmark_detector, "default",
                    "Benchmark checkpoints: --param checkpoints=[...] --param manifests=[...] --param out=..."),
     DeploymentSpec(push_to_hub, "default",
                    "Publish a corpus to the Hugging Face Hub (one commit); dry_run=OUT writes the repo folder",
                    {"corpus": "demo_corpus", "private": True, "dry_run": None}),
+    DeploymentSpec(import_sources, "default",
+                   "Source clips from a datasets dataset: --param hf_dataset=jp1924/AudioCaps --param out=... "
+                   "[--param split=test --param limit=N --param streaming=true]"),
+    DeploymentSpec(restore_fakesound_reals, "default",
+                   "FakeSound's reals from AudioCaps sources: --param metadata=[...] --param fakes_root=... "
+                   "--param sources=... --param out=..."),
 )
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.atomic import atomic_write_text
+from pipeline.errors import ConfigError
 from pipeline.fakesound_format import read_fakesound_json
 from pipeline.timemath import Segment
 
@@ -63,11 +64,16 @@ def _phrase_result(clip_id: str, index: int, entry: Any) -> GroundingResult:
     return GroundingResult(clip_id, phrase, segments, None if score is None else _number(score, f"{what} score"))
 
 
+def parse_phrase_results(clip_id: str, entries: list[Any]) -> list[GroundingResult]:
+    """One clip's phrase-level entries (``[{"phrase", "segments", "score"?}, ...]``) as results."""
+    return [_phrase_result(clip_id, i, v) for i, v in enumerate(entries)]
+
+
 def _parse_mapping(data: dict[str, Any]) -> dict[str, list[GroundingResult]]:
     results: dict[str, list[GroundingResult]] = {}
     for clip_id, value in data.items():
         if isinstance(value, list) and all(isinstance(v, dict) for v in value):
-            results[clip_id] = [_phrase_result(clip_id, i, v) for i, v in enumerate(value)]
+            results[clip_id] = parse_phrase_results(clip_id, value)
         else:
             region = _segment(value, f"clip {clip_id!r} region")
             results[clip_id] = [GroundingResult(clip_id, NO_PHRASE, [region])]
@@ -93,15 +99,15 @@ def load_grounding(path: str | Path) -> dict[str, list[GroundingResult]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: cannot read grounding JSON ({err})") from err
+        raise ConfigError(f"{path}: cannot read grounding JSON ({err})") from err
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: grounding JSON must be an object keyed by clip id, got {type(data).__name__}")
+        raise ConfigError(f"{path}: grounding JSON must be an object keyed by clip id, got {type(data).__name__}")
     if "audios" in data and isinstance(data["audios"], list):
         return _from_fakesound_metadata(path)
     try:
         return _parse_mapping(data)
     except ValueError as err:
-        raise ValueError(f"{path}: {err}") from err
+        raise ConfigError(f"{path}: {err}") from err
 
 
 def _result_json(result: GroundingResult) -> dict[str, Any]:

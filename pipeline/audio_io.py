@@ -7,6 +7,7 @@ so no codec or sample-rate cue separates them.
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -21,17 +22,22 @@ PCM16_SCALE = 32768.0
 WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 
 
-def _decode(path: Path) -> tuple[np.ndarray, int]:
+def _decode(source: Path | io.BytesIO) -> tuple[np.ndarray, int]:
+    """Decode a file or in-memory bytes; only the error message depends on which."""
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        data, sr = sf.read(source if isinstance(source, io.BytesIO) else str(source), dtype="float32",
+                           always_2d=True)
         return data, int(sr)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
         sf_error = str(err).splitlines()[0] if str(err) else type(err).__name__
+        sf_error = re.sub(r"^Error opening <_io\.BytesIO object at \w+>: ", "", sf_error)  # no memory address
     if shutil.which("ffmpeg"):  # pydub/ffmpeg decode formats this libsndfile lacks
         try:
             from pydub import AudioSegment
 
-            seg = AudioSegment.from_file(str(path))
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
+            seg = AudioSegment.from_file(source if isinstance(source, io.BytesIO) else str(source))
             buf = io.BytesIO()
             seg.export(buf, format="wav")
             buf.seek(0)
@@ -39,7 +45,8 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
             return data, int(sr)
         except Exception as err:
             sf_error = f"{sf_error}; ffmpeg: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
-    raise RejectedInput(str(path), f"cannot decode audio ({sf_error})")
+    raise RejectedInput("<bytes>" if isinstance(source, io.BytesIO) else str(source),
+                        f"cannot decode audio ({sf_error})")
 
 
 def to_mono(data: np.ndarray) -> np.ndarray:
@@ -71,9 +78,24 @@ def read_audio(path: str | Path, sample_rate: int | None = None) -> tuple[np.nda
     path = Path(path)
     if not path.is_file():
         raise RejectedInput(str(path), "file not found")
-    data, sr = _decode(path)
+    return _mono_at_rate(*_decode(path), str(path), sample_rate)
+
+
+def read_audio_bytes(data: bytes, item: str, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
+    """:func:`read_audio` for encoded audio held in memory (e.g. a ``datasets`` Audio cell); ``item`` names it
+    in rejections."""
+    if not data:
+        raise RejectedInput(item, "audio is empty (0 bytes)")
+    try:
+        decoded = _decode(io.BytesIO(data))
+    except RejectedInput as err:
+        raise RejectedInput(item, err.reason) from None
+    return _mono_at_rate(*decoded, item, sample_rate)
+
+
+def _mono_at_rate(data: np.ndarray, sr: int, item: str, sample_rate: int | None) -> tuple[np.ndarray, int]:
     audio = to_mono(data)
-    check_finite(audio, str(path))
+    check_finite(audio, item)
     if sample_rate is not None:
         audio = resample(audio, sr, sample_rate)
         sr = sample_rate

@@ -24,9 +24,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import shutil
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import corpus
+from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import quantize_pcm16, read_audio, resample, write_audio
 from pipeline.conditions import shape_change
 from pipeline.errors import EnvironmentProblem, FakesoundError, RejectedInput, Rejection
@@ -92,9 +92,10 @@ def classify(error: BaseException) -> bool:
     return isinstance(error, EnvironmentProblem | OSError)
 
 
-def recipe_runtime(recipe: Recipe, device: str) -> dict[str, str]:
-    """Device type and dtype the recipe's backends really run on (``auto`` and ``cuda:0`` resolve alike)."""
-    if not recipe.uses_models:
+def recipe_runtime(recipe: Recipe, device: str, grounding: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Device type and dtype the recipe's backends (and an on-the-fly grounding model) really run on (``auto`` and
+    ``cuda:0`` resolve alike)."""
+    if not (recipe.uses_models or (grounding or {}).get("uses_models")):
         return dict(CPU_RUNTIME)
     from pipeline.devices import runtime
 
@@ -112,6 +113,7 @@ class BuildContext:
     grounding_path: str | None = None
     donors: tuple[tuple[str, str, str, str], ...] = ()  # (id, audio path, phrase, kind)
     device: str = "auto"
+    grounding: Mapping[str, Any] | None = None  # on-the-fly grounding settings (Stages.grounding_settings), or None
 
     def regenerators_key(self) -> str:
         """Identity of the loaded regenerators: recipe settings and device (and donors, for weight-free ones)."""
@@ -119,13 +121,16 @@ class BuildContext:
         return config_hash([self.recipe.to_dict(), self.device, donors])
 
     def runtime(self) -> dict[str, str]:
-        return recipe_runtime(self.recipe, self.device)
+        return recipe_runtime(self.recipe, self.device, self.grounding)
 
     def content_key(self) -> str:
         """Identity of what this context produces: file contents, not paths, so a moved corpus resumes."""
         grounding_sha = sha256_file(self.grounding_path) if self.grounding_path else None
         donor_shas = [(d_id, sha256_file(path), phrase, kind) for d_id, path, phrase, kind in self.donors]
-        return config_hash([self.recipe.to_dict(), grounding_sha, donor_shas, self.runtime()])
+        key = [self.recipe.to_dict(), grounding_sha, donor_shas, self.runtime()]
+        if self.grounding is not None:  # only then: corpora built without it keep their keys
+            key.append(dict(self.grounding))
+        return config_hash(key)
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,7 @@ class _Loaded:
     instead of piling them up on the GPU."""
 
     _lock = threading.Lock()
+    _region_lock = threading.Lock()
     _regenerators: tuple[str, dict[str, Regenerator]] | None = None
     _regions: tuple[str, RegionSource] | None = None
 
@@ -159,10 +165,18 @@ class _Loaded:
                 donors = [Donor(d_id, read_audio(path, rate)[0], rate, phrase, kind)
                           for d_id, path, phrase, kind in ctx.donors]
                 cls._regenerators = (key, dict(ctx.stages.regenerators(ctx.recipe, donors, ctx.device)))
-            regions_key = config_hash([ctx.grounding_path, ctx.recipe.region.__dict__])
-            if cls._regions is None or cls._regions[0] != regions_key:
-                cls._regions = (regions_key, ctx.stages.region_source(ctx.grounding_path, ctx.recipe.region))
-            return cls._regenerators[1], cls._regions[1]
+            return cls._regenerators[1], cls.regions(ctx)
+
+    @classmethod
+    def regions(cls, ctx: BuildContext) -> RegionSource:
+        """The context's region source, made once per process (an on-the-fly grounding model loads here)."""
+        with cls._region_lock:
+            key = config_hash([ctx.grounding_path, ctx.recipe.region.__dict__, ctx.grounding, ctx.device])
+            if cls._regions is None or cls._regions[0] != key:
+                cls._regions = None  # release an old grounding model before loading another
+                source = ctx.stages.region_source(ctx.grounding_path, ctx.recipe.region, ctx.grounding, ctx.device)
+                cls._regions = (key, source)
+            return cls._regions[1]
 
 
 def plan_jobs(sources: Sequence[ClipRecord], root: Path, ctx: BuildContext) -> tuple[list[ClipJob], list[Rejection]]:
@@ -206,7 +220,7 @@ def _prepare(job: ClipJob, ctx: BuildContext, regions: RegionSource) -> _Prepare
                                 "a rerun tries again)")
     audio = quantize_pcm16(read_audio(job.source_path, rate)[0])
     try:
-        region, how = regions.region(job.source.id, audio, rate, job.seed)
+        region, how = regions.region(job.source.id, audio, rate, job.seed, caption=job.source.caption)
     except RejectedInput as err:
         raise RejectedInput(job.source_path, f"{job.source.id}: {err.reason}") from err
     request = RegionRequest(job.source.id, audio, rate, region, job.source.caption, job.seed)
@@ -413,6 +427,7 @@ def run_build(
     chunk_size: int | None = None,
     provenance: dict[str, Any] | None = None,
     workers: int = 1,
+    grounding: Mapping[str, Any] | None = None,
 ) -> tuple[list[ClipRecord], list[Rejection]]:
     """Build a corpus into ``out`` (resumable) and finalise its manifest; returns (records, rejections).
 
@@ -421,8 +436,10 @@ def run_build(
     out = Path(out).absolute()
     out.mkdir(parents=True, exist_ok=True)
     corpus.remove_partial_files(out)
+    if (root / corpus.LICENSES).is_file():  # the sources' attribution travels with the audio built from them
+        atomic_write_text(out / corpus.LICENSES, (root / corpus.LICENSES).read_text(encoding="utf-8"))
     donors, rejections = _present(donors or source_donors(sources, root, seed=seed))
-    ctx = BuildContext(str(out), recipe, seed, stages, grounding_path, donors, device)
+    ctx = BuildContext(str(out), recipe, seed, stages, grounding_path, donors, device, grounding)
     jobs, planned = plan_jobs(sources, root, ctx)
     rejections += planned
     results: list[JobResult] = []
@@ -435,6 +452,8 @@ def run_build(
             results.append(done)
     log.info("%d clip jobs: %d finished before, %d to run", len(jobs), len(jobs) - len(todo), len(todo))
     if todo:
+        if grounding is not None:  # load the grounder now: a missing checkpoint stops the build before any clip
+            _Loaded.regions(ctx)
         chunks = chunked(todo, chunk_size_for(len(todo), workers, chunk_size))
         for chunk_results in (executor or serial_executor)(chunks, ctx):
             results.extend(chunk_results)
@@ -444,6 +463,8 @@ def run_build(
     grounding_name = Path(grounding_path).name if grounding_path else None
     info = {"recipe": recipe.to_dict(), "seed": seed, "grounding": grounding_name, "runtime": ctx.runtime(),
             "request": provenance}
+    if grounding is not None:
+        info["grounding_model"] = dict(grounding)
     records = corpus.finalize_corpus(out, records, rejections, info)
     if failures:
         raise BuildIncomplete(sorted(failures, key=lambda f: f.source_id), records, rejections)
@@ -461,7 +482,9 @@ def build(request: BuildRequest, recipe: Recipe, stages: Stages,
               "provenance": request.provenance(), "workers": request.workers}
     if not request.demo:
         sources, root = load_sources(request.sources or "")
-        return run_build(request.out, sources, root, recipe, stages, request.seed, request.grounding, **common)
+        grounding = stages.grounding_settings(request.grounding_model) if request.grounding_model else None
+        return run_build(request.out, sources, root, recipe, stages, request.seed, request.grounding,
+                         grounding=grounding, **common)
     from pipeline.compose import compose_demo_sources, default_kit_dir
 
     kit = Path(request.kit) if request.kit else default_kit_dir()
@@ -469,6 +492,5 @@ def build(request: BuildRequest, recipe: Recipe, stages: Stages,
     corpus.remove_partial_files(out)
     manifest, grounding_json = compose_demo_sources(out / "sources", max(1, (request.clips + 1) // 2),
                                                     request.seed, kit)
-    shutil.copyfile(kit / corpus.LICENSES, out / corpus.LICENSES)
     sources, root = load_sources(manifest)
     return run_build(out, sources, root, recipe, stages, request.seed, str(grounding_json), kit_donors(kit), **common)

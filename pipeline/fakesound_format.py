@@ -74,6 +74,20 @@ def read_fakesound_json(path: str | Path, split: str | None = None) -> list[Clip
     return records
 
 
+def resolve_release_path(filepath: str | Path, audio_root: str | Path) -> Path:
+    """Where a published ``filepath`` (e.g. ``FakeSound/deepfake_data/easy/x.wav``) lies under ``audio_root``.
+
+    Tries ``audio_root/filepath``, then the same with leading folders dropped one at a time, so the root may be
+    the folder the archive was unpacked into or any folder inside it; unresolved, returns ``audio_root/filepath``.
+    """
+    parts = Path(filepath).parts
+    for i in range(len(parts)):
+        candidate = Path(audio_root, *parts[i:])
+        if candidate.is_file():
+            return candidate
+    return Path(audio_root, filepath)
+
+
 def to_fakesound_entry(record: ClipRecord) -> dict:
     """One FakeSound ``audios`` entry; FakeSound has one region per fake."""
     if record.label == FAKE:

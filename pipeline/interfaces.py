@@ -60,10 +60,12 @@ class SpliceConfig:
 class RegionSource(Protocol):
     """Grounding as the engine sees it: the clip's key region and how it was found (``"grounding:longest"``, ...).
 
-    Raises :class:`pipeline.errors.RejectedInput` when the clip has no usable region.
+    ``caption`` is the clip's (the regeneration prompt), for sources that ground it on the fly. Raises
+    :class:`pipeline.errors.RejectedInput` when the clip has no usable region.
     """
 
-    def region(self, clip_id: str, audio: np.ndarray, sample_rate: int, seed: int) -> tuple[Segment, str]: ...
+    def region(self, clip_id: str, audio: np.ndarray, sample_rate: int, seed: int,
+               caption: str = "") -> tuple[Segment, str]: ...
 
 
 @dataclass(frozen=True)
@@ -138,4 +140,13 @@ class Stages(Protocol):
 
     def regenerators(self, recipe: Any, donors: Sequence[Donor], device: str) -> Mapping[str, Regenerator]: ...
 
-    def region_source(self, grounding_path: str | None, policy: RegionPolicy) -> RegionSource: ...
+    def region_source(self, grounding_path: str | None, policy: RegionPolicy,
+                      grounding: Mapping[str, Any] | None = None, device: str = "auto") -> RegionSource:
+        """Regions from a results file, else grounded on the fly as ``grounding`` says (loaded now: a missing
+        checkpoint fails here), else the fallback."""
+        ...
+
+    def grounding_settings(self, grounding_model: str) -> Mapping[str, Any]:
+        """JSON-able settings of the on-the-fly grounding ``grounding_model`` names (they key the jobs);
+        ``uses_models`` true when its result depends on the device it runs on."""
+        ...

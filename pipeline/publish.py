@@ -117,7 +117,8 @@ def load_corpus(corpus_dir: str | Path, splits: Sequence[str] | None = None) -> 
             if not record.resolve_audio(root).is_file():
                 raise PublishError(f"{record.resolve_audio(root)}: audio of clip {record.id!r} is missing")
     if not (root / LICENSES).is_file():
-        raise PublishError(f"{root}: {LICENSES} missing (a published corpus must carry the source audio's licences)")
+        raise PublishError(f"{root}: {LICENSES} missing (a published corpus must carry the source audio's licences: "
+                           f"write one there; builds copy it from the sources folder)")
     summary: dict[str, Any] = {}
     if (root / SUMMARY).is_file():
         try:

@@ -46,14 +46,24 @@ class BuildRequest(Request):
                           only="demo")
     seed: int = opt(0, "seed of every random choice (same inputs + seed -> same bytes)")
     recipe: str = opt(DEFAULT_RECIPE, "recipe: backends, region policy and output rate (see README)")
-    grounding: str | None = opt(None, "grounding results JSON (unset: the energy-based fallback for every clip)",
-                                only="build")
+    grounding: str | None = opt(None, "grounding results JSON (unset: grounding_model, else the energy-based "
+                                      "fallback for every clip)", only="build")
+    grounding_model: str | None = opt(None, "ground each clip's caption while building, when no grounding file is "
+                                            "given: `tag` (the default TAG checkpoint), a TAG checkpoint (hub id or "
+                                            "local folder), or `energy`; a clip it finds nothing in takes the "
+                                            "energy/random fallback (unset: the fallback for every clip)",
+                                      only="build")
     checkpoint: str | None = opt(None, "inpainting checkpoint, hub id or local folder (unset: the recipe's)")
     steps: int | None = opt(None, "diffusion steps (unset: the recipe's)")
     guidance: float | None = opt(None, "classifier-free guidance scale (unset: the recipe's)")
     audiosr: str | None = opt(None, "AudioSR checkpoint: hub id, folder or pytorch_model.bin (unset: the recipe's)")
     audiosr_steps: int | None = opt(None, "AudioSR diffusion steps (unset: the recipe's)")
+    audiosr_config: str | None = opt(None, "AudioSR architecture JSON, for a checkpoint that is not the published "
+                                           "size (unset: the published architecture)")
     batch_size: int | None = opt(None, "clips per generator (GPU) call (unset: the recipe's)")
+    n_candidates: int | None = opt(None, "inpainting candidates per clip, the best by CLAP kept (unset: the recipe's)")
+    clap: str | None = opt(None, "CLAP checkpoint scoring the candidates (unset: AudioLDM2's own; AudioLDM: "
+                                 "laion/clap-htsat-unfused)")
     device: str = opt("auto", "device for model backends: auto, cpu, cuda, cuda:1")
     chunk_size: int | None = opt(None, "clip jobs per worker task, a scheduling unit independent of batch_size "
                                        "(unset: a few chunks per worker, at most 256 jobs and 1000 chunks)")
@@ -69,18 +79,24 @@ class BuildRequest(Request):
                               f"{self.workers})")
         if not self.demo and (self.clips != BuildRequest.clips or self.kit is not None):
             raise ConfigError("`clips` and `kit` apply to demo builds only (a source manifest sets the clips)")
-        if self.demo and self.grounding is not None:
-            raise ConfigError("`grounding` does not apply to demo builds (the demo writes its own)")
+        if self.demo and (self.grounding is not None or self.grounding_model is not None):
+            raise ConfigError("`grounding` and `grounding_model` do not apply to demo builds (the demo writes its own)")
+        if self.grounding is not None and self.grounding_model is not None:
+            raise ConfigError("give `grounding` (a results file) or `grounding_model` (ground while building), "
+                              "not both")
 
     def absolute(self) -> BuildRequest:
         """The same request with its paths absolute (workers may start in another folder)."""
-        paths = {n: str(Path(getattr(self, n)).absolute()) for n in ("out", "sources", "grounding", "kit")
-                 if getattr(self, n) is not None}
+        paths = {n: str(Path(getattr(self, n)).absolute()) for n in ("out", "sources", "grounding", "kit",
+                                                                     "audiosr_config") if getattr(self, n) is not None}
+        if self.grounding_model is not None and Path(self.grounding_model).exists():  # a local checkpoint folder
+            paths["grounding_model"] = str(Path(self.grounding_model).absolute())
         return dataclasses.replace(self, **paths)
 
     def recipe_overrides(self) -> dict[str, Any]:
         """The recipe settings this request sets (None: left to the recipe)."""
-        names = ("checkpoint", "steps", "guidance", "audiosr", "audiosr_steps", "batch_size")
+        names = ("checkpoint", "steps", "guidance", "audiosr", "audiosr_steps", "audiosr_config", "batch_size",
+                 "n_candidates", "clap")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def provenance(self) -> dict[str, Any]:
@@ -89,8 +105,10 @@ class BuildRequest(Request):
         data = self.to_dict()
         for name in ("out", "chunk_size", "workers"):
             data.pop(name)
-        for name in ("sources", "grounding", "kit"):
+        for name in ("sources", "grounding", "kit", "audiosr_config"):
             data[name] = Path(data[name]).name if data[name] else None
+        if self.grounding_model is not None and Path(self.grounding_model).is_absolute():  # a local folder, by name
+            data["grounding_model"] = Path(self.grounding_model).name
         return data
 
 
@@ -110,3 +128,59 @@ class PushRequest(Request):
     license: str | None = opt(None, "Hub licence id (unset: detected from LICENSES.md)")
     name: str | None = opt(None, "pretty name for the dataset card (unset: from the repo id)")
     endpoint: str | None = opt(None, "Hub endpoint (unset: HF_ENDPOINT or huggingface.co)")
+
+
+#: ImportRequest fields that only a dataset import (``hf_dataset``) reads.
+DATASET_ONLY = ("config", "split", "revision", "audio_column", "caption_column", "id_column", "preset", "limit",
+                "streaming", "sample_rate", "workers")
+
+
+@dataclass(frozen=True)
+class ImportRequest(Request):
+    """Import real source clips into ``out`` (``manifest.jsonl``, the ``sources`` of a build, and ``rejected.jsonl``):
+    from a ``datasets`` dataset (``hf_dataset``), or from a folder of audio plus a captions CSV (``audio``,
+    ``captions``). Resumable: a rerun encodes only clips not finished before."""
+
+    out: str = required("folder to write: manifest.jsonl, rejected.jsonl and, for a dataset, audio/")
+    hf_dataset: str | None = opt(None, "Hub id, local dataset folder (save_to_disk or data files) or parquet file(s)")
+    audio: str | None = opt(None, "instead of hf_dataset: folder of source audio (with captions)")
+    captions: str | None = opt(None, "with audio: CSV of audiocap_id,youtube_id,start_time,caption")
+    config: str | None = opt(None, "dataset configuration (subset) name")
+    split: str | None = opt(None, "split to import (unset: every split; records keep their hf_split)")
+    revision: str | None = opt(None, "Hub revision: branch, tag or commit (unset: the default branch)")
+    audio_column: str | None = opt(None, "audio column (unset: by preset)")
+    caption_column: str | None = opt(None, "caption column (unset: by preset)")
+    id_column: str | None = opt(None, "clip id column (unset: by preset; none found: the audio's content hash)")
+    preset: str | None = opt(None, "column preset: audiocaps, clotho, generic (unset: chosen by the dataset's columns)")
+    limit: int | None = opt(None, "import at most this many distinct clips (unset: all)")
+    streaming: bool = opt(False, "read rows as they download (with limit, only what is needed is fetched)")
+    sample_rate: int = opt(32000, "output rate in Hz, soxr-resampled (0: keep each clip's own rate)")
+    workers: int = opt(2, "clips decoded and encoded at once (output does not depend on it)")
+
+    def __post_init__(self) -> None:
+        from pipeline.errors import ConfigError
+
+        if self.hf_dataset is not None and (self.audio is not None or self.captions is not None):
+            raise ConfigError("an import takes `hf_dataset`, or `audio` with `captions`, not both")
+        if self.hf_dataset is None:
+            if self.audio is None or self.captions is None:
+                raise ConfigError("give `hf_dataset` (a datasets dataset), or both `audio` and `captions`")
+            set_here = [n for n in DATASET_ONLY if getattr(self, n) != getattr(ImportRequest, n)]
+            if set_here:
+                raise ConfigError(f"{', '.join(set_here)} apply to a dataset import (hf_dataset) only")
+            return
+        from pipeline.hf_sources import PRESETS
+
+        if self.preset is not None and self.preset not in PRESETS:
+            raise ConfigError(f"unknown preset {self.preset!r} (known: {', '.join(sorted(PRESETS))})")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be >= 1, got {self.limit}")
+        if self.sample_rate < 0:
+            raise ConfigError(f"sample_rate must be positive, or 0 to keep each clip's rate, got {self.sample_rate}")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+
+    @property
+    def output_rate(self) -> int | None:
+        """The rate sources are written at (None: each clip's own)."""
+        return self.sample_rate or None

@@ -13,10 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline import corpus
+from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import audio_info
-from pipeline.errors import RejectedInput, Rejection
+from pipeline.errors import ConfigError, RejectedInput, Rejection
 from pipeline.hashing import sha256_file
-from pipeline.manifest import REAL, ClipRecord
+from pipeline.manifest import REAL, ClipRecord, write_manifest
+from pipeline.requests import ImportRequest
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 CAPTION_COLUMNS = ("audiocap_id", "youtube_id", "start_time", "caption")
@@ -37,7 +40,7 @@ def read_captions(path: str | Path) -> dict[str, list[tuple[str, str]]]:
         reader = csv.DictReader(fh)
         missing = [c for c in CAPTION_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path}: captions CSV lacks columns {missing}")
+            raise ConfigError(f"{path}: captions CSV lacks columns {missing}")
         rows = sorted(reader, key=lambda r: (int(r["audiocap_id"]) if r["audiocap_id"].isdigit() else 0))
     captions: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for row in rows:
@@ -118,4 +121,20 @@ def import_sources(
         seen.add(clip_id)
         result.records.append(record)
     result.records.sort(key=lambda r: r.id)
+    return result
+
+
+def import_job(request: ImportRequest, on_reject: Callable[[Rejection], None] | None = None) -> SourceImport:
+    """Run an :class:`ImportRequest` (library, CLI and flow alike): ``<out>/manifest.jsonl`` and ``rejected.jsonl``."""
+    if request.hf_dataset is not None:
+        from pipeline.hf_sources import import_hf_sources
+
+        return import_hf_sources(request, on_reject)
+    out = Path(request.out)
+    if not Path(request.audio or "").is_dir():
+        raise FileNotFoundError(f"{request.audio}: audio folder not found")
+    out.mkdir(parents=True, exist_ok=True)
+    result = import_sources(request.audio or "", request.captions or "", out, on_reject)
+    write_manifest(out / corpus.MANIFEST, result.records)
+    atomic_write_text(out / corpus.REJECTED, "".join(r.to_json() + "\n" for r in result.rejected))
     return result

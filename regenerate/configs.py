@@ -59,18 +59,31 @@ class InpaintConfig:
     """
 
     checkpoint: str
-    guidance: float
-    steps: int = 100
+    guidance: float = 2.5
+    steps: int = 200
     eta: float = 1.0
     margin_s: float = 0.0
     batch_size: int = 8
     #: The models were trained on 10.24 s clips: longer clips are inpainted in a window of this length.
     max_window_s: float = 10.24
+    #: Candidates per clip, the one closest to the caption in CLAP space kept (upstream: 3).
+    n_candidates: int = 3
+    #: CLAP checkpoint that scores candidates (None: AudioLDM2's own; for AudioLDM v1 ``laion/clap-htsat-unfused``).
+    clap: str | None = None
+    #: ``"sample"``: the clip's latent is a VAE posterior sample (upstream); ``"mean"``: the posterior mean.
+    posterior: str = "sample"
+    #: Set the known latent frames to the clean originals after the last step (upstream: False, the last output).
+    final_reset: bool = True
+    #: AudioLDM2's unconditional branch: ``"zeros"`` (upstream) or ``"empty-caption"`` (diffusers).
+    unconditional: str = "zeros"
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.batch_size < 1 or self.margin_s < 0:
-            raise ValueError(f"need steps >= 1, batch_size >= 1, margin_s >= 0 "
-                             f"(got {self.steps}, {self.batch_size}, {self.margin_s})")
+        if self.steps < 1 or self.batch_size < 1 or self.margin_s < 0 or self.n_candidates < 1:
+            raise ValueError(f"need steps >= 1, batch_size >= 1, margin_s >= 0, n_candidates >= 1 "
+                             f"(got {self.steps}, {self.batch_size}, {self.margin_s}, {self.n_candidates})")
+        if self.posterior not in ("sample", "mean") or self.unconditional not in ("zeros", "empty-caption"):
+            raise ValueError(f"posterior must be 'sample' or 'mean', unconditional 'zeros' or 'empty-caption' "
+                             f"(got {self.posterior!r}, {self.unconditional!r})")
 
 
 #: The official AudioSR checkpoints by short name.
@@ -87,7 +100,11 @@ class AudioSRConfig:
     config_file: str | None = None
 
 
-#: Per-model inpainting defaults (AudioLDM ``cvssp/audioldm-s-full-v2``, guidance 2.5; AudioLDM 2, 3.5).
-AUDIOLDM = InpaintConfig(checkpoint="cvssp/audioldm-s-full-v2", guidance=2.5)
-AUDIOLDM2 = InpaintConfig(checkpoint="cvssp/audioldm2", guidance=3.5)
+#: Per-model inpainting defaults: upstream's inpainting entry points (``super_resolution_and_inpainting`` of
+#: AudioLDM and AudioLDM2: 200 DDIM steps, guidance 2.5, eta 1, best of 3). FakeSound publishes no settings of
+#: its own and points to these repositories.
+AUDIOLDM = InpaintConfig(checkpoint="cvssp/audioldm-s-full-v2")
+AUDIOLDM2 = InpaintConfig(checkpoint="cvssp/audioldm2")
+#: Checkpoint name that builds tiny random models at start-up (``regenerate.debug_models``): output is noise.
+DEBUG_CHECKPOINT = "debug"
 INPAINT_DEFAULTS: dict[str, InpaintConfig] = {"audioldm": AUDIOLDM, "audioldm2": AUDIOLDM2}

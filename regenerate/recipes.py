@@ -20,6 +20,7 @@ from regenerate.base import Donor, Regenerator
 from regenerate.configs import (
     AUDIOLDM,
     AUDIOLDM2,
+    DEBUG_CHECKPOINT,
     INPAINT_DEFAULTS,
     AdditionConfig,
     AudioSRConfig,
@@ -37,6 +38,7 @@ _SECTIONS = {"splice": ("genuine_splice",), "addition": ("addition",), "vocoder"
 ALIASES = {
     "checkpoint": "inpaint.checkpoint", "steps": "inpaint.steps", "guidance": "inpaint.guidance",
     "eta": "inpaint.eta", "margin_s": "inpaint.margin_s", "batch_size": "inpaint.batch_size",
+    "n_candidates": "inpaint.n_candidates", "clap": "inpaint.clap",
     "audiosr": "audiosr.checkpoint", "audiosr_steps": "audiosr.steps", "audiosr_config": "audiosr.config_file",
     "region_min_s": "region.min_s", "region_max_s": "region.max_s", "grid_s": "region.grid_s",
     "phrase_choice": "region.phrase_choice", "crossfade_ms": "splice.crossfade_ms",
@@ -126,6 +128,7 @@ class Recipe:
 
 
 _UNBOUNDED = RegionPolicy(min_s=None, max_s=None)
+_DEBUG = InpaintConfig(checkpoint=DEBUG_CHECKPOINT, steps=4, n_candidates=2)
 _MATCHED = SpliceConfig(loudness_match=True)
 
 RECIPES: dict[str, Recipe] = {
@@ -142,6 +145,11 @@ RECIPES: dict[str, Recipe] = {
                audiosr=AudioSRConfig()),
         Recipe("fakesound-zeroshot", backends=("audioldm",), output_rate=16000, region=_UNBOUNDED, splice=_MATCHED,
                inpaint=AUDIOLDM),
+        # Tiny random models built at start-up (regenerate/debug_models.py): the whole diffusion path on CPU in
+        # seconds with no weights. The output is noise; the manifest's generator field says debug-<backend>.
+        Recipe("debug-audioldm", backends=("audioldm",), output_rate=16000, inpaint=_DEBUG),
+        Recipe("debug-audioldm2", backends=("audioldm2",), inpaint=_DEBUG,
+               audiosr=AudioSRConfig(checkpoint=DEBUG_CHECKPOINT, steps=2)),
     )
 }
 #: What each recipe is for, in the README's recipe table.
@@ -151,6 +159,8 @@ DESCRIPTIONS = {
     "fakesound-easy": "FakeSound easy",
     "fakesound-hard": "FakeSound hard",
     "fakesound-zeroshot": "FakeSound zero-shot",
+    "debug-audioldm": "tiny random models, no weights, seconds on CPU: **output is noise**",
+    "debug-audioldm2": "tiny random models, no weights, seconds on CPU: **output is noise**",
 }
 _BACKEND_NAMES = {"splice": "genuine splice", "addition": "event addition", "vocoder": "Griffin-Lim resynthesis",
                   "audioldm": "AudioLDM v1 inpainting", "audioldm2": "AudioLDM2 inpainting"}
@@ -168,7 +178,7 @@ def recipe_table() -> str:
         diffusion = "—"
         if recipe.inpaint is not None:
             diffusion = (f"`{recipe.inpaint.checkpoint}`, {recipe.inpaint.steps} steps, "
-                         f"guidance {recipe.inpaint.guidance:g}")
+                         f"guidance {recipe.inpaint.guidance:g}, best of {recipe.inpaint.n_candidates}")
             if recipe.audiosr is not None:
                 diffusion += f"; `{recipe.audiosr.checkpoint}`, {recipe.audiosr.steps} steps"
         label = f"`{name}`" + (" (default)" if name == DEFAULT_RECIPE else "")

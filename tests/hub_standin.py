@@ -5,7 +5,10 @@ Implemented: ``POST /api/repos/create``, ``GET /api/datasets/{id}[/revision/{rev
 ``GET /api/datasets/{id}/tree/{rev}[/{path}]``, ``POST /api/validate-yaml``,
 ``POST /api/datasets/{id}/preupload/{rev}``, ``POST /datasets/{id}.git/info/lfs/objects/batch`` (basic
 transfer, with verify), ``PUT /lfs/{oid}``, ``POST /lfs/verify``, ``POST /api/datasets/{id}/commit/{rev}``
-(``parentCommit`` checked: 412 when stale). Commits are stored in memory, so tests can assert them.
+(``parentCommit`` checked: 412 when stale), and for dataset downloads ``GET|HEAD
+/datasets/{id}/resolve/{rev}/{path}`` (``Range`` honoured) and ``POST /api/datasets/{id}/paths-info/{rev}``.
+Commits are stored in memory, so tests can assert them; :func:`use_endpoint` points ``huggingface_hub`` and
+``datasets`` (which keeps its own copy of the endpoint) at the stand-in.
 Clients must use the LFS path (``HF_HUB_DISABLE_XET=1``): Xet storage is not emulated.
 """
 
@@ -103,7 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":  # a HEAD answer has headers only
+            self.wfile.write(data)
 
     def _error(self, status: int, message: str, code: str | None = None) -> None:
         headers = {"X-Error-Message": message}
@@ -150,6 +154,9 @@ class _Handler(BaseHTTPRequestHandler):
         ("PUT", re.compile(r"^/lfs/(?P<oid>[0-9a-f]{64})$"), "lfs_put"),
         ("POST", re.compile(r"^/lfs/verify$"), "lfs_verify"),
         ("POST", re.compile(r"^/api/datasets/(?P<repo>[^/]+/[^/]+)/commit/(?P<rev>[^/]+)$"), "commit"),
+        ("GET", re.compile(r"^/datasets/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$"), "resolve"),
+        ("HEAD", re.compile(r"^/datasets/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$"), "resolve"),
+        ("POST", re.compile(r"^/api/datasets/(?P<repo>[^/]+/[^/]+)/paths-info/(?P<rev>[^/]+)$"), "paths_info"),
     )
 
     def _dispatch(self, method: str) -> None:
@@ -174,6 +181,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         self._dispatch("PUT")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
 
     # -- endpoints -------------------------------------------------------------------------------
     def _do_create_repo(self, body: bytes, query: dict) -> None:
@@ -323,9 +333,77 @@ class _Handler(BaseHTTPRequestHandler):
                          "success": True})
 
 
+    def _file_entry(self, commit: Commit, file_path: str) -> dict:
+        data = commit.files[file_path]
+        entry = {"type": "file", "path": file_path, "size": len(data), "oid": git_blob_oid(data)}
+        if file_path in commit.lfs:
+            entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+        return entry
+
+    def _do_resolve(self, body: bytes, query: dict, repo: str, rev: str, path: str) -> None:
+        """A file's bytes (``Range`` honoured, as ``HfFileSystem`` streaming reads), or its headers for HEAD."""
+        found = self._repo(repo)
+        commit = found and self._commit(found, rev)
+        if not commit:
+            return
+        path = unquote(path)
+        if path not in commit.files:
+            self._error(404, f"Entry not found: {path}", "EntryNotFound")
+            return
+        data = commit.files[path]
+        etag = hashlib.sha256(data).hexdigest() if path in commit.lfs else git_blob_oid(data)
+        status, start, stop = 200, 0, len(data)
+        match = re.match(r"bytes=(\d*)-(\d*)$", self.headers.get("Range", ""))
+        if match and data:
+            first, last = match.groups()
+            start, stop = ((int(first), min(len(data), int(last) + 1 if last else len(data))) if first
+                           else (max(0, len(data) - int(last)), len(data)))
+            status = 206
+        self.send_response(status)
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(stop - start),
+                   "Accept-Ranges": "bytes", "ETag": f'"{etag}"', "X-Repo-Commit": commit.oid}
+        if path in commit.lfs:
+            headers.update({"X-Linked-Etag": f'"{etag}"', "X-Linked-Size": str(len(data))})
+        if status == 206:
+            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{len(data)}"
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data[start:stop])
+
+    def _do_paths_info(self, body: bytes, query: dict, repo: str, rev: str) -> None:
+        found = self._repo(repo)
+        commit = found and self._commit(found, rev)
+        if not commit:
+            return
+        form = parse_qs(body.decode()) if not body.lstrip().startswith(b"{") else json.loads(body)
+        paths = form.get("paths", [])
+        entries = []
+        for path in paths if isinstance(paths, list) else [paths]:
+            if path in commit.files:
+                entries.append(self._file_entry(commit, path))
+            elif any(p.startswith(path.rstrip("/") + "/") for p in commit.files):
+                entries.append({"type": "directory", "path": path, "oid": git_blob_oid(path.encode())})
+        self._send(200, entries)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     state: HubState
+
+
+def use_endpoint(monkeypatch, endpoint: str) -> None:
+    """Make ``endpoint`` the Hub for ``huggingface_hub`` and ``datasets`` (both read ``HF_ENDPOINT`` at import)."""
+    import datasets.config
+    import huggingface_hub.constants as hub_constants
+
+    monkeypatch.setattr(hub_constants, "ENDPOINT", endpoint)
+    template = endpoint + "/{repo_id}/resolve/{revision}/{filename}"
+    monkeypatch.setattr(hub_constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
+    monkeypatch.setattr(hub_constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setattr(datasets.config, "HF_ENDPOINT", endpoint)
+    monkeypatch.setattr(datasets.config, "HUB_DATASETS_URL", endpoint + "/datasets/{repo_id}/resolve/{revision}/{path}")
 
 
 class HubStandin:

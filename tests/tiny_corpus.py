@@ -1,4 +1,5 @@
-"""A tiny corpus folder written with the core's own writers (for publishing tests; no build needed)."""
+"""A tiny corpus folder written with the core's own writers (for publishing tests; no build needed), and the check
+every built corpus must pass: fakes are hard splices of their reals."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.audio_io import write_audio
+from pipeline.audio_io import read_audio, write_audio
 from pipeline.hashing import sha256_file
 from pipeline.manifest import ClipRecord, write_manifest
+from pipeline.timemath import segment_to_samples
 
 SAMPLE_RATE = 16000
 SPLITS = {"train": 3, "val": 1, "test": 1}
@@ -51,3 +53,19 @@ def make_tiny_corpus(root: Path, seed: int = 0) -> list[ClipRecord]:
     (root / "summary.json").write_text(json.dumps({"recipe": {"name": "weight-free", "backends": ["splice"]},
                                                     "seed": seed, "clips": len(records)}), encoding="utf-8")
     return records
+
+
+def assert_fakes_are_hard_splices(corpus: Path, records: list[ClipRecord], rate: int) -> list[ClipRecord]:
+    """One fake per real; each fake equals its real outside its region, sample for sample, and differs inside it.
+    Returns the fakes."""
+    by_id = {r.id: r for r in records}
+    fakes = [r for r in records if r.label == 1]
+    assert fakes and len(fakes) * 2 == len(records)
+    for fake in fakes:
+        real, _ = read_audio(corpus / by_id[fake.source_id].audio_path)
+        made, got_rate = read_audio(corpus / fake.audio_path)
+        assert got_rate == rate == fake.sample_rate and made.shape == real.shape
+        start, stop = segment_to_samples(fake.segments[0], rate)
+        assert np.array_equal(real[:start], made[:start]) and np.array_equal(real[stop:], made[stop:])
+        assert not np.array_equal(real[start:stop], made[start:stop])
+    return fakes

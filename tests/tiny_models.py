@@ -1,215 +1,40 @@
-"""Tiny, randomly initialised AudioLDM / AudioLDM 2 components (same classes as the published checkpoints).
-
-Everything here is built locally from configs: no hub access. The tokenizers have real (small) vocabularies:
-a byte-level BPE vocabulary for the CLAP/RoBERTa tokenizer (every byte is a token, so any caption encodes)
-and a character-level Unigram vocabulary for the T5 tokenizer. The mel front end stays AudioLDM's (16 kHz,
-hop 160, 64 mel bins) so the vocoder keeps the published upsampling factor (5*4*2*2*2 = 160 = hop).
-"""
+"""Tiny models for tests: the diffusion builders live in ``regenerate.debug_models`` (one place, shared with the
+``debug-*`` recipes); here the writers of the published checkpoint folder layouts and the tiny TAG grounding,
+CLAP and wav2vec2 models. Tokenizers are built locally with real (small) vocabularies: no hub access."""
 
 from __future__ import annotations
 
 import json
-import string
 from pathlib import Path
 from typing import Any
 
 import torch
-from diffusers import (
-    AudioLDM2ProjectionModel,
-    AudioLDM2UNet2DConditionModel,
-    AutoencoderKL,
-    DDIMScheduler,
-    UNet2DConditionModel,
-)
-from tokenizers.pre_tokenizers import ByteLevel
-from transformers import (
-    ClapAudioConfig,
-    ClapConfig,
-    ClapModel,
-    ClapTextConfig,
-    ClapTextModelWithProjection,
-    GPT2Config,
-    GPT2LMHeadModel,
-    GPT2Model,
-    RobertaTokenizer,
-    SpeechT5HifiGan,
-    SpeechT5HifiGanConfig,
-    T5Config,
-    T5EncoderModel,
-    T5Tokenizer,
+from transformers import GPT2Model, Wav2Vec2Config, Wav2Vec2Model
+
+from regenerate.debug_models import (  # noqa: F401  (re-exported for the tests)
+    MAX_TOKENS,
+    UNET_CHANNELS,
+    audioldm2_components,
+    audioldm_components,
+    clap_feature_extractor,
+    clap_model,
+    clap_text_config,
+    roberta_tokenizer,
+    scheduler,
+    t5_tokenizer,
+    vae,
+    vocoder,
 )
 
-MAX_TOKENS = 32
-# Three UNet blocks: the latent time axis must be a multiple of 4 (the real UNets need 8).
-UNET_CHANNELS = (8, 8, 16)
 
-
-def roberta_tokenizer(folder: Path) -> RobertaTokenizer:
-    """A byte-level BPE tokenizer with RoBERTa's special tokens and 256 byte tokens (no merges)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    special = ["<s>", "<pad>", "</s>", "<unk>"]
-    tokens = special + sorted(ByteLevel.alphabet()) + ["<mask>"]
-    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    return RobertaTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=MAX_TOKENS)
-
-
-def t5_tokenizer() -> T5Tokenizer:
-    """A character-level SentencePiece-style Unigram tokenizer with T5's special tokens."""
-    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
-    pieces += [(c, -1.0) for c in string.ascii_lowercase + string.digits + string.punctuation]
-    pieces += [("▁" + c, -1.5) for c in string.ascii_lowercase]
-    return T5Tokenizer(vocab=pieces, extra_ids=0, model_max_length=MAX_TOKENS)
-
-
-def vae() -> AutoencoderKL:
-    """Three blocks like the real VAE: 4x down-sampling in time and frequency, 8 latent channels."""
-    return AutoencoderKL(
-        in_channels=1,
-        out_channels=1,
-        down_block_types=["DownEncoderBlock2D"] * 3,
-        up_block_types=["UpDecoderBlock2D"] * 3,
-        block_out_channels=[8, 8, 16],
-        layers_per_block=1,
-        latent_channels=8,
-        norm_num_groups=4,
-        scaling_factor=0.9,
-    )
-
-
-def vocoder() -> SpeechT5HifiGan:
-    """HiFi-GAN with the published up-sampling rates (x160) on 64 mel bins, a few channels wide."""
-    torch.manual_seed(1)
-    return SpeechT5HifiGan(
-        SpeechT5HifiGanConfig(
-            model_in_dim=64,
-            sampling_rate=16000,
-            upsample_initial_channel=32,
-            upsample_rates=[5, 4, 2, 2, 2],
-            upsample_kernel_sizes=[10, 8, 4, 4, 4],
-            resblock_kernel_sizes=[3],
-            resblock_dilation_sizes=[[1]],
-            normalize_before=False,
-            initializer_range=0.2,  # wide enough init that the random vocoder's output is audible (~0.1 rms)
-        )
-    )
-
-
-def scheduler() -> DDIMScheduler:
-    """AudioLDM's published DDIM schedule."""
-    return DDIMScheduler(
-        num_train_timesteps=1000,
-        beta_start=0.0015,
-        beta_end=0.0195,
-        beta_schedule="scaled_linear",
-        clip_sample=False,
-        set_alpha_to_one=False,
-        steps_offset=1,
-    )
-
-
-def clap_text_config(vocab_size: int) -> ClapTextConfig:
-    """A one-layer CLAP text tower (RoBERTa special-token ids) for a tokenizer of ``vocab_size``."""
-    return ClapTextConfig(
-        vocab_size=vocab_size,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=MAX_TOKENS + 2,
-        projection_dim=16,
-        pad_token_id=1,
-        bos_token_id=0,
-        eos_token_id=2,
-    )
-
-
-def audioldm_components(folder: Path, seed: int = 0) -> dict[str, Any]:
-    """vae, unet, text_encoder, tokenizer, vocoder, scheduler of a tiny AudioLDM (CLAP text -> FiLM)."""
+def save_clap(folder: Path, seed: int = 0) -> Path:
+    """A tiny CLAP checkpoint in the published ``laion/clap-*`` layout (model, tokenizer, feature extractor)."""
     torch.manual_seed(seed)
     tokenizer = roberta_tokenizer(folder / "roberta_vocab")
-    text_encoder = ClapTextModelWithProjection(clap_text_config(len(tokenizer)))
-    unet = UNet2DConditionModel(
-        sample_size=16,
-        in_channels=8,
-        out_channels=8,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-        block_out_channels=UNET_CHANNELS,
-        layers_per_block=1,
-        norm_num_groups=4,
-        attention_head_dim=2,
-        cross_attention_dim=UNET_CHANNELS,
-        class_embed_type="simple_projection",
-        projection_class_embeddings_input_dim=16,
-        class_embeddings_concat=True,
-    )
-    return {
-        "vae": vae(),
-        "unet": unet,
-        "text_encoder": text_encoder.eval(),
-        "tokenizer": tokenizer,
-        "vocoder": vocoder(),
-        "scheduler": scheduler(),
-    }
-
-
-def audioldm2_components(folder: Path, seed: int = 0) -> dict[str, Any]:
-    """The components of a tiny AudioLDM 2: CLAP + T5 -> projection -> GPT-2 -> two cross-attentions."""
-    torch.manual_seed(seed)
-    tokenizer = roberta_tokenizer(folder / "roberta_vocab")
-    tokenizer_2 = t5_tokenizer()
-    clap = ClapModel(
-        ClapConfig(
-            text_config=clap_text_config(len(tokenizer)).to_dict(),
-            audio_config=ClapAudioConfig(
-                spec_size=64,
-                window_size=4,
-                num_mel_bins=64,
-                intermediate_size=16,
-                depths=[1, 1],
-                num_attention_heads=[1, 1],
-                num_hidden_layers=2,
-                hidden_size=16,
-                patch_embeds_hidden_size=8,
-                projection_dim=16,
-                patch_size=2,
-                patch_stride=2,
-                patch_embed_input_channels=4,
-            ).to_dict(),
-            projection_dim=16,
-        )
-    )
-    t5 = T5EncoderModel(T5Config(vocab_size=len(tokenizer_2), d_model=24, d_ff=32, d_kv=8, num_heads=2, num_layers=1))
-    gpt2 = GPT2LMHeadModel(
-        GPT2Config(n_embd=16, n_head=2, n_layer=1, vocab_size=64, n_positions=64, bos_token_id=0, eos_token_id=0)
-    )
-    gpt2.config.max_new_tokens = 4
-    projection = AudioLDM2ProjectionModel(text_encoder_dim=16, text_encoder_1_dim=24, langauge_model_dim=16)
-    unet = AudioLDM2UNet2DConditionModel(
-        sample_size=16,
-        in_channels=8,
-        out_channels=8,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-        block_out_channels=UNET_CHANNELS,
-        layers_per_block=1,
-        norm_num_groups=4,
-        attention_head_dim=2,
-        cross_attention_dim=([None, 16, 24],) * 3,
-    )
-    return {
-        "vae": vae(),
-        "unet": unet,
-        "text_encoder": clap.eval(),
-        "text_encoder_2": t5.eval(),
-        "projection_model": projection,
-        "language_model": gpt2.eval(),
-        "tokenizer": tokenizer,
-        "tokenizer_2": tokenizer_2,
-        "vocoder": vocoder(),
-        "scheduler": scheduler(),
-    }
+    clap_model(len(tokenizer)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    clap_feature_extractor().save_pretrained(folder)
+    return folder
 
 
 def save_checkpoint(components: dict[str, Any], folder: Path, audioldm2: bool = False) -> Path:
@@ -232,4 +57,61 @@ def save_checkpoint(components: dict[str, Any], folder: Path, audioldm2: bool = 
     config = json.loads(vocoder_config.read_text())
     vocoder_config.write_text(json.dumps({**config, "model_type": "hifigan"}))
     (folder / "model_index.json").write_text(json.dumps(index))
+    return folder
+
+
+def save_audiosr(folder: Path, seed: int = 1) -> Path:
+    """A tiny AudioSR checkpoint in the published layout (``pytorch_model.bin`` with upstream's key names and
+    schedule) plus ``config.json``, the architecture it needs (the ``audiosr_config`` option)."""
+    from regenerate.audiosr import AudioSRUpsampler, tiny_audiosr_config
+    from regenerate.audiosr.convert import to_official_state_dict
+    from regenerate.audiosr.model import build_scheduler
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = tiny_audiosr_config()
+    model = AudioSRUpsampler.from_config(config, device="cpu", seed=seed).model
+    official = to_official_state_dict(model.state_dict(), config)
+    official["alphas_cumprod"] = build_scheduler(config).alphas_cumprod.clone()
+    torch.save({"state_dict": official}, folder / "pytorch_model.bin")
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+#: Tiny TAG grounding network: the real log-mel front end (32 kHz, 64 mel bins), narrow conv blocks and GRU.
+TAG_CHANNELS = (4, 4, 8, 8)
+
+
+def tag_model(folder: Path, seed: int = 0):
+    """(TagGroundingModel, tokenizer): a tiny random TAG model with a one-layer CLAP text tower, eval mode."""
+    from grounding.tag_model import TagGroundingModel, TagModelConfig
+
+    torch.manual_seed(seed)
+    tokenizer = roberta_tokenizer(folder / "roberta_vocab")
+    text = clap_text_config(len(tokenizer)).to_diff_dict()
+    text = {k: v for k, v in text.items() if k not in ("model_type", "transformers_version")}
+    config = TagModelConfig(channels=TAG_CHANNELS, embed_dim=8, shared_dim=8, text=text)
+    model = TagGroundingModel(config)
+    for module in model.modules():  # non-trivial batch-norm statistics, so that loading them is tested
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1.0, 1.0)
+            module.running_var.uniform_(0.5, 2.0)
+    return model.eval(), tokenizer
+
+
+def tag_checkpoint(folder: Path, seed: int = 0) -> Path:
+    """A tiny TAG checkpoint in the published layout (config.json, model.safetensors, tokenizer files)."""
+    from grounding.tag_checkpoint import save_tag_checkpoint
+
+    model, tokenizer = tag_model(folder / "build", seed)
+    return save_tag_checkpoint(model, folder / "tag", tokenizer)
+
+
+def wav2vec2_folder(folder: Path, seed: int = 0) -> Path:
+    """A tiny wav2vec2 encoder (32 wide, 2 layers, the published 7-layer CNN strides) saved as a model folder."""
+    torch.manual_seed(seed)
+    config = Wav2Vec2Config(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, conv_dim=(16,) * 7,
+        num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+    )
+    Wav2Vec2Model(config).save_pretrained(folder)
     return folder

@@ -2,8 +2,50 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
 import torch
 from torch import nn
+
+F = TypeVar("F", bound=Callable[..., torch.Tensor])
+
+
+def float32_features(fn: F) -> F:
+    """Run a feature computation ``fn(..., wave, ...)`` in float32 with autocast off.
+
+    Training under fp16 autocast would otherwise run the filterbank matmuls in half precision: a
+    full-scale tone's power overflows (inf) and the ``+ 1e-8`` log floor underflows to 0 (``log(0) = -inf``),
+    so BatchNorm statistics turn NaN and GradScaler silently skips every step. The first tensor argument
+    is the waveform; it is cast to float32 (kept float64 if it is).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        index = next((i for i, a in enumerate(args) if isinstance(a, torch.Tensor)), None)
+        if index is None:
+            raise TypeError(f"{fn.__qualname__}: pass the waveform tensor positionally")
+        wave = args[index]
+        if wave.dtype != torch.float64:
+            wave = wave.float()
+        with torch.autocast(device_type=wave.device.type, enabled=False):
+            return fn(*args[:index], wave, *args[index + 1 :], **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def trainables_to_float32(module: nn.Module) -> nn.Module:
+    """Cast every parameter that requires grad to float32 (frozen ones keep their dtype).
+
+    A backbone loaded with ``dtype="auto"`` (float16 on CUDA) and then fine-tuned would otherwise hand
+    GradScaler float16 gradients ("Attempting to unscale FP16 gradients"); mixed precision comes from
+    autocast, never from half-precision master weights.
+    """
+    for param in module.parameters():
+        if param.requires_grad and param.dtype != torch.float32:
+            param.data = param.data.float()
+    return module
 
 
 class Frontend(nn.Module):
@@ -62,12 +104,14 @@ class PretrainedFrontend(Frontend):
         self.frozen = True
         self.backbone.requires_grad_(False)
         self.backbone.eval()
+        trainables_to_float32(self)  # e.g. learned layer weights beside a half-precision backbone
 
     def unfreeze(self) -> None:
         """Make the backbone trainable (fine-tuning)."""
         self.frozen = False
         self.backbone.requires_grad_(True)
         self.backbone.train(self.training)
+        trainables_to_float32(self)
 
     def train(self, mode: bool = True) -> PretrainedFrontend:
         super().train(mode)

@@ -210,6 +210,8 @@ class HFFrontend(PretrainedFrontend):
         frontend.to(device=dev, dtype=resolve_dtype(dtype, dev))
         if freeze:
             frontend.freeze()
+        else:
+            frontend.unfreeze()  # trainable weights stay float32 whatever ``dtype`` (autocast gives the speed)
         return frontend
 
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from transformers.audio_utils import mel_filter_bank
 
-from detector.frontends.base import CachableFrontend
+from detector.frontends.base import CachableFrontend, float32_features
 
 
 class LogMelFrontend(CachableFrontend):
@@ -48,6 +48,7 @@ class LogMelFrontend(CachableFrontend):
     def num_frames(self, num_samples: int) -> int:
         return math.ceil(num_samples / self.hop_length)
 
+    @float32_features
     def log_mel(self, wave: torch.Tensor) -> torch.Tensor:
         """``(batch, samples)`` -> unnormalised log-mel ``(batch, frames, n_mels)``."""
         n = wave.shape[-1]

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from transformers.audio_utils import mel_filter_bank
 
-from detector.frontends.base import CachableFrontend
+from detector.frontends.base import CachableFrontend, float32_features
 
 _EPS = 1e-8
 
@@ -89,6 +89,7 @@ class STFTFrontend(CachableFrontend):
     def num_frames(self, num_samples: int) -> int:
         return math.ceil(num_samples / self.hop_length)
 
+    @float32_features
     def features(self, wave: torch.Tensor) -> torch.Tensor:
         """Unnormalised features ``(batch, frames, dim)``: envelope | fine structure | phase coherence."""
         z = centred_stft(wave, self.n_fft, self.hop_length, self.window).transpose(1, 2)  # (B, frames, bins)

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
 from transformers import ClapTextModelWithProjection, SpeechT5HifiGan
 
+from regenerate.audioldm.clap_score import AUDIOLDM1_CLAP, ClapScorer
 from regenerate.audioldm.inpainter import LatentInpainter
 from regenerate.audioldm.loading import (
     check_tokenizer,
@@ -42,6 +43,12 @@ class AudioLDMInpainter(LatentInpainter):
         check_tokenizer(tokenizer, "tokenizer", text_encoder.config.vocab_size)
         self.text_encoder = text_encoder.eval()
         self.tokenizer = tokenizer
+
+    def clap_scorer(self, clap: str | None = None) -> ClapScorer:
+        """Best-of-N scorer. The diffusers checkpoint keeps only CLAP's text tower (upstream ranks with the full CLAP
+        of its ``.ckpt``), so the audio tower comes from a full CLAP checkpoint: ``laion/clap-htsat-unfused`` by
+        default, the HTSAT-tiny + RoBERTa CLAP whose config diffusers' conversion gives this text encoder."""
+        return ClapScorer.from_pretrained(clap or AUDIOLDM1_CLAP, self.device)
 
     def _denoising_modules(self) -> list[torch.nn.Module]:
         return [self.unet, self.text_encoder]

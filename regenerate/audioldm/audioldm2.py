@@ -20,8 +20,16 @@ from diffusers import (
     AutoencoderKL,
     DDIMScheduler,
 )
-from transformers import AutoTokenizer, ClapModel, GPT2LMHeadModel, SpeechT5HifiGan, T5EncoderModel
+from transformers import (
+    AutoTokenizer,
+    ClapFeatureExtractor,
+    ClapModel,
+    GPT2LMHeadModel,
+    SpeechT5HifiGan,
+    T5EncoderModel,
+)
 
+from regenerate.audioldm.clap_score import ClapScorer
 from regenerate.audioldm.inpainter import LatentInpainter
 from regenerate.audioldm.loading import (
     check_tokenizer,
@@ -35,6 +43,8 @@ from regenerate.audioldm.mel import MelConfig
 
 #: GPT-2 steps AudioLDM 2 generates when the config does not say (``max_new_tokens`` of cvssp/audioldm2).
 DEFAULT_NEW_TOKENS = 8
+#: Unconditional branch of classifier-free guidance: upstream's zero sequence, or diffusers' empty caption.
+UNCONDITIONAL = ("zeros", "empty-caption")
 
 
 class AudioLDM2Inpainter(LatentInpainter):
@@ -55,8 +65,13 @@ class AudioLDM2Inpainter(LatentInpainter):
         vocoder: SpeechT5HifiGan,
         scheduler: DDIMScheduler,
         mel_config: MelConfig | None = None,
+        unconditional: str = "zeros",
+        feature_extractor: ClapFeatureExtractor | None = None,
     ):
         super().__init__(vae, unet, vocoder, scheduler, mel_config)
+        if unconditional not in UNCONDITIONAL:
+            raise ValueError(f"unconditional must be one of {UNCONDITIONAL}, got {unconditional!r}")
+        self.unconditional = unconditional
         check_tokenizer(tokenizer, "tokenizer (CLAP)", text_encoder.config.text_config.vocab_size)
         check_tokenizer(tokenizer_2, "tokenizer_2 (T5)", text_encoder_2.config.vocab_size)
         if not hasattr(language_model, "_update_model_kwargs_for_generation"):
@@ -67,6 +82,7 @@ class AudioLDM2Inpainter(LatentInpainter):
         self.language_model = language_model.eval()
         self.tokenizer = tokenizer
         self.tokenizer_2 = tokenizer_2
+        self.feature_extractor = feature_extractor or ClapFeatureExtractor()
         self.max_new_tokens = int(getattr(language_model.config, "max_new_tokens", None) or DEFAULT_NEW_TOKENS)
         # Only used for its prompt encoding; it holds references to our modules, not copies.
         self._prompt_pipe = AudioLDM2Pipeline(
@@ -84,6 +100,13 @@ class AudioLDM2Inpainter(LatentInpainter):
         )
         self._prompt_pipe.set_progress_bar_config(disable=True)
 
+    def clap_scorer(self, clap: str | None = None) -> ClapScorer:
+        """Best-of-N scorer: the pipeline's own CLAP (as upstream, which ranks with the conditioning CLAP), unless
+        ``clap`` names another checkpoint."""
+        if clap:
+            return ClapScorer.from_pretrained(clap, self.device)
+        return ClapScorer(self.text_encoder, self.tokenizer, self.feature_extractor, name="text_encoder")
+
     def _denoising_modules(self) -> list[torch.nn.Module]:
         return [self.unet, self.text_encoder, self.text_encoder_2, self.projection_model, self.language_model]
 
@@ -94,6 +117,7 @@ class AudioLDM2Inpainter(LatentInpainter):
         device: str = "auto",
         dtype: torch.dtype | str | None = None,
         cache_dir: str | None = None,
+        unconditional: str = "zeros",
     ) -> AudioLDM2Inpainter:
         """Load a diffusers-format AudioLDM 2 checkpoint by hub id (cache first) or local folder."""
         folder = resolve_checkpoint(id_or_path, "AudioLDM2Pipeline", cache_dir)
@@ -114,6 +138,10 @@ class AudioLDM2Inpainter(LatentInpainter):
                 folder, "language_model", lambda p: GPT2LMHeadModel.from_pretrained(p, dtype=half)
             ),
             tokenizer_2=load_part(folder, "tokenizer_2", AutoTokenizer.from_pretrained),
+            feature_extractor=load_part(folder, "feature_extractor", ClapFeatureExtractor.from_pretrained)
+            if (folder / "feature_extractor").is_dir()
+            else None,
+            unconditional=unconditional,
         )
         if language_config.get("max_new_tokens"):
             inpainter.max_new_tokens = int(language_config["max_new_tokens"])
@@ -126,6 +154,10 @@ class AudioLDM2Inpainter(LatentInpainter):
         Each caption is encoded on its own (the empty caption once): batching prompts in diffusers pads the
         T5 tokens inside the GPT-2 input, which shifts GPT-2's positions, so a caption's embedding would depend
         on the other captions of its batch. The T5 states are then zero-padded and masked for the UNet.
+
+        Unconditional rows are upstream's ``get_unconditional_condition``: T5 states of the empty caption (mask of
+        ones) and, for the generated sequence, zeros of the generated shape (what the UNet was trained with);
+        ``unconditional="empty-caption"`` runs the empty caption through GPT-2 instead, as diffusers does.
         """
         rows = ([""] * len(captions) if guidance else []) + list(captions)
         encoded = {text: self._encode_caption(text) for text in dict.fromkeys(rows)}
@@ -137,6 +169,8 @@ class AudioLDM2Inpainter(LatentInpainter):
             t5_states[row, : t5.shape[1]] = t5[0]
             t5_mask[row, : t5.shape[1]] = 1
         generated = torch.cat([encoded[text][1] for text in rows])
+        if guidance and self.unconditional == "zeros":
+            generated[: len(captions)] = 0.0
         return {
             "encoder_hidden_states": generated.to(self.unet.dtype),
             "encoder_hidden_states_1": t5_states.to(self.unet.dtype),

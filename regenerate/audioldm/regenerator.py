@@ -15,9 +15,11 @@ from pipeline.audio_io import resample
 from pipeline.errors import ConfigError, RejectedInput
 from pipeline.splice import fit_length
 from pipeline.timemath import segment_to_samples
-from regenerate.audioldm.inpainter import LatentInpainter
+from regenerate.audioldm.clap_score import ClapScorer
+from regenerate.audioldm.inpainter import InpaintOptions, LatentInpainter
 from regenerate.base import RegionRequest, RegionResult
-from regenerate.configs import INPAINT_DEFAULTS, AudioSRConfig, InpaintConfig
+from regenerate.configs import DEBUG_CHECKPOINT, INPAINT_DEFAULTS, AudioSRConfig, InpaintConfig
+from regenerate.debug_models import debug_clap_scorer, debug_inpainter, debug_upsampler
 
 #: Context kept on each side of the region when it is sent through AudioSR.
 AUDIOSR_CONTEXT_S = 1.0
@@ -55,6 +57,7 @@ class InpaintRegenerator:
         config: InpaintConfig,
         upsampler: Upsampler | None = None,
         audiosr: AudioSRConfig | None = None,
+        scorer: ClapScorer | None = None,
     ):
         if (upsampler is None) != (audiosr is None):
             raise ValueError("audiosr (its config) and upsampler (the loaded model) go together")
@@ -68,6 +71,10 @@ class InpaintRegenerator:
         self.audiosr = None if audiosr is None else audiosr.checkpoint
         self.audiosr_steps = 0 if audiosr is None else audiosr.steps
         self.max_window_s = config.max_window_s
+        if config.n_candidates > 1 and scorer is None:
+            raise ValueError(f"n_candidates={config.n_candidates} needs a CLAP scorer (create_inpaint_regenerator "
+                             "loads one)")
+        self.options = InpaintOptions(config.n_candidates, scorer, config.posterior, config.final_reset)
 
     def info(self, seed: int) -> dict[str, Any]:
         """Manifest fields of one result."""
@@ -79,6 +86,10 @@ class InpaintRegenerator:
             "eta": self.eta,
             "seed": int(seed),
             "margin_s": self.margin_s,
+            "n_candidates": self.options.n_candidates,
+            "clap": self.options.scorer.name if self.options.scorer else None,
+            "posterior": self.options.posterior,
+            "final_reset": self.options.final_reset,
             "audiosr": self.audiosr,
             "audiosr_steps": self.audiosr_steps if self.audiosr else None,
         }
@@ -97,7 +108,7 @@ class InpaintRegenerator:
         for group in groups.values():
             for first in range(0, len(group), self.batch_size):
                 chunk = group[first : first + self.batch_size]
-                decoded = self.inpainter.inpaint(
+                decoded = self.inpainter.inpaint_detailed(
                     [j.window for j in chunk],
                     [j.region for j in chunk],
                     [requests[j.index].caption for j in chunk],
@@ -106,9 +117,12 @@ class InpaintRegenerator:
                     guidance=self.guidance,
                     eta=self.eta,
                     margin_s=self.margin_s,
+                    options=self.options,
                 )
-                for job, wave in zip(chunk, decoded, strict=True):
-                    results[job.index] = self._finish(requests[job.index], job, wave)
+                for job, done in zip(chunk, decoded, strict=True):
+                    result = self._finish(requests[job.index], job, done.audio)
+                    result.info |= {"candidate": done.candidate, "clap_score": done.clap_score}
+                    results[job.index] = result
         return [r for r in results if r is not None]
 
     def _job(self, index: int, request: RegionRequest) -> _Job:
@@ -166,12 +180,23 @@ def create_inpaint_regenerator(backend: str, recipe: Recipe, device: str = "auto
         from regenerate.audioldm.audioldm1 import AudioLDMInpainter as Inpainter
     else:
         from regenerate.audioldm.audioldm2 import AudioLDM2Inpainter as Inpainter  # type: ignore[assignment]
-    inpainter = Inpainter.from_pretrained(config.checkpoint, device=device)
+    extra = {"unconditional": config.unconditional} if backend == "audioldm2" else {}
+    debug = config.checkpoint == DEBUG_CHECKPOINT
+    if debug:  # tiny random models built here: the whole path runs in seconds, the output is noise
+        inpainter = debug_inpainter(backend, **extra).to(device)
+    else:
+        inpainter = Inpainter.from_pretrained(config.checkpoint, device=device, **extra)
+    scorer = None
+    if config.n_candidates > 1:  # the debug AudioLDM has no CLAP checkpoint to load: a tiny one is built
+        use_debug_clap = debug and backend == "audioldm" and not config.clap
+        scorer = debug_clap_scorer() if use_debug_clap else inpainter.clap_scorer(config.clap)
     upsampler = None
-    if recipe.audiosr is not None:
+    if recipe.audiosr is not None and recipe.audiosr.checkpoint == DEBUG_CHECKPOINT:
+        upsampler = debug_upsampler(device=device)
+    elif recipe.audiosr is not None:
         from regenerate.audiosr import AudioSRUpsampler
 
         file = recipe.audiosr.config_file  # architecture JSON for non-published variants
         architecture = json.loads(Path(file).read_text()) if file else None
         upsampler = AudioSRUpsampler.from_pretrained(recipe.audiosr.checkpoint, device=device, config=architecture)
-    return InpaintRegenerator(inpainter, config, upsampler=upsampler, audiosr=recipe.audiosr)
+    return InpaintRegenerator(inpainter, config, upsampler=upsampler, audiosr=recipe.audiosr, scorer=scorer)

@@ -33,7 +33,7 @@ MODEL_PEAK = 0.5
 LOWPASS_TYPES = ("butter", "cheby1", "ellip", "bessel")
 LOWPASS_ORDER = 8
 #: STFT of the final band replacement: librosa 0.9.2 (pinned upstream) ``stft`` defaults: n_fft 2048, hop 512,
-#: centred with reflect padding.
+#: centred with ``pad_mode="constant"`` (zeros; librosa switched its default from reflect to constant in 0.9).
 POST_N_FFT = 2048
 POST_HOP = 512
 #: The replacement gain (input band / generated band at the cutoff bin) is clipped to this range.
@@ -158,7 +158,7 @@ def replace_low_mel_bins(generated: torch.Tensor, lowpass_mel: torch.Tensor) -> 
 
 def _post_stft(x: torch.Tensor) -> torch.Tensor:
     window = torch.hann_window(POST_N_FFT, device=x.device, dtype=x.dtype)
-    return torch.stft(x, POST_N_FFT, POST_HOP, window=window, center=True, pad_mode="reflect", return_complex=True)
+    return torch.stft(x, POST_N_FFT, POST_HOP, window=window, center=True, pad_mode="constant", return_complex=True)
 
 
 def replace_low_band(generated: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, int]:

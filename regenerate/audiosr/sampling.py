@@ -7,6 +7,7 @@ from diffusers import DDIMScheduler
 
 from regenerate.audiosr.model import UNCONDITIONAL_LATENT_VALUE
 from regenerate.audiosr.unet import AudioSRUNet
+from regenerate.ddim import DDIMSchedule, FixedNoise, RowNoise
 
 #: DDIM ``eta`` upstream's ``generate_batch`` uses by default (fully stochastic DDIM steps).
 DEFAULT_ETA = 1.0
@@ -46,18 +47,24 @@ def sample_latents(
     *,
     steps: int,
     guidance: float,
-    generator: torch.Generator,
+    noise: RowNoise | FixedNoise,
     eta: float = DEFAULT_ETA,
 ) -> torch.Tensor:
     """Denoise from Gaussian noise shaped like ``cond`` (``[B, C, T, F]``, float32); returns the final latent.
 
-    ``generator`` (a CPU generator) draws the initial noise and every DDIM step's noise.
+    ``noise`` (one row per batch row) gives the initial noise and every DDIM step's noise, in that order; the step
+    coefficients are host floats, so no step waits for the device.
     """
     if not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be in 1..{MAX_STEPS}, got {steps}")
-    scheduler.set_timesteps(steps, device=cond.device)
-    latents = torch.randn(cond.shape, generator=generator, dtype=torch.float32).to(cond.device)
-    for t in scheduler.timesteps:
-        velocity = guided_velocity(unet, latents, t, cond, uncond, guidance)
-        latents = scheduler.step(velocity, t, latents, eta=eta, generator=generator).prev_sample
+    schedule = DDIMSchedule.make(scheduler.alphas_cumprod, steps, eta)
+    shape = tuple(cond.shape[1:])
+    latents = noise.draw(shape)
+    for index, t in enumerate(schedule.timesteps):
+        timestep = torch.full((), t, dtype=torch.long, device=cond.device)
+        velocity = guided_velocity(unet, latents, timestep, cond, uncond, guidance)
+        step_noise = None
+        if schedule.sigmas[index] > 0:
+            step_noise = noise.draw(shape)
+        latents = schedule.step(latents, velocity, index, step_noise, v_prediction=True)
     return latents

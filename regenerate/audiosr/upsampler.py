@@ -18,6 +18,9 @@ from regenerate.audiosr.convert import convert_official_state_dict
 from regenerate.audiosr.loading import AudioSRLoadError, read_checkpoint, resolve_checkpoint
 from regenerate.audiosr.model import AudioSRModel, build_scheduler
 from regenerate.audiosr.sampling import DEFAULT_ETA, MAX_STEPS, sample_latents, unconditional_like
+from regenerate.ddim import FixedNoise, RowNoise
+
+NoiseSource = RowNoise | FixedNoise
 
 CHUNK_SECONDS = 10.24  # the training length; longer inputs are chunked
 OVERLAP_SECONDS = 1.28
@@ -59,7 +62,10 @@ class AudioSRUpsampler:
         self.low_band_source = low_band_source
         self.device = resolve_device(device)
         self.dtype = dtype or (torch.float16 if self.device.type == "cuda" else torch.float32)
-        self.model = model.to(self.device, self.dtype).eval()
+        # Only the UNet runs in ``dtype``; VAE, condition encoder, vocoder and ``scale_factor`` stay float32 as
+        # upstream runs them (fp16 overflows there, and fp16 rounding in the vocoder is a learnable artefact).
+        self.model = model.to(self.device, torch.float32).eval()
+        self.model.unet.to(self.dtype)
         self.scheduler = scheduler or build_scheduler(model.config)
         self.chunk = round(chunk_seconds * self.sample_rate)
         self.overlap = round(overlap_seconds * self.sample_rate)
@@ -148,32 +154,44 @@ class AudioSRUpsampler:
         if level.peak < SILENCE_PEAK:
             return np.full(len(wave), level.offset, dtype=np.float32)
         padded = F.pad_to_segments(normalized)
-        rng = np.random.default_rng(seed)
-        generator = torch.Generator().manual_seed(seed)
-
-        feats = F.extract_features(torch.from_numpy(padded)[None].to(self.device))
-        cutoff_hz = F.estimate_cutoff_hz(feats.magnitude[0])
-        lowpassed = F.lowpass_condition(padded, cutoff_hz, str(rng.choice(F.LOWPASS_TYPES)))
-        lowpass_mel = F.extract_features(torch.from_numpy(lowpassed)[None].to(self.device)).log_mel
-
-        mel = self._generate_mel(lowpass_mel, generator, steps, guidance, eta)
-        mel = F.replace_low_mel_bins(mel, lowpass_mel)
-        generated = self.model.vocoder(mel[:, 0].to(self.dtype)).float()[0, : len(padded)].cpu().numpy()
-        generated, _ = F.replace_low_band(generated, padded if self.low_band_source == "input" else lowpassed)
+        lowpass_type = str(np.random.default_rng(seed).choice(F.LOWPASS_TYPES))
+        noise = RowNoise([torch.Generator().manual_seed(seed)], self.device)
+        generated = self.generate(padded, lowpass_type, noise, steps, guidance, eta)
         return F.restore_level(generated[: len(wave)], level)
 
+    @torch.no_grad()
+    def generate(
+        self, padded: np.ndarray, lowpass_type: str, noise: NoiseSource, steps: int, guidance: float, eta: float
+    ) -> np.ndarray:
+        """Upstream ``generate_batch`` on one normalised chunk padded to 5.12 s multiples, before the output level
+        is set: cutoff, low-pass condition (``lowpass_type`` filter), conditioning latent (a posterior sample),
+        guided v-prediction DDIM, decode, mel band replacement, vocoder, STFT band replacement.
+
+        ``noise`` gives the posterior sample's noise, the initial latent, then each step's noise, in that order."""
+        feats = F.extract_features(torch.from_numpy(padded)[None].to(self.device))
+        cutoff_hz = F.estimate_cutoff_hz(feats.magnitude[0])
+        lowpassed = F.lowpass_condition(padded, cutoff_hz, lowpass_type)
+        lowpass_mel = F.extract_features(torch.from_numpy(lowpassed)[None].to(self.device)).log_mel
+
+        mel = self._generate_mel(lowpass_mel, noise, steps, guidance, eta)
+        mel = F.replace_low_mel_bins(mel, lowpass_mel)
+        generated = self.model.vocoder(mel[:, 0].float()).float()[0, : len(padded)].cpu().numpy()
+        generated, _ = F.replace_low_band(generated, padded if self.low_band_source == "input" else lowpassed)
+        return generated
+
     def _generate_mel(
-        self, lowpass_mel: torch.Tensor, generator: torch.Generator, steps: int, guidance: float, eta: float
+        self, lowpass_mel: torch.Tensor, noise: NoiseSource, steps: int, guidance: float, eta: float
     ) -> torch.Tensor:
         """Low-pass log-mel ``[B, frames, mels]`` -> generated log-mel ``[B, 1, frames, mels]`` (float32)."""
         model, scale = self.model, float(self.model.scale_factor)
-        posterior = model.cond_encoder(lowpass_mel[:, None].to(self.dtype))
-        cond = posterior.sample(generator=generator).float() * scale
+        posterior = model.cond_encoder(lowpass_mel[:, None].float())
+        eps = noise.draw(tuple(posterior.mean.shape[1:]))
+        cond = (posterior.mean + posterior.std * eps).float() * scale
         latents = sample_latents(
             model.unet, self.scheduler, cond, unconditional_like(cond, scale),
-            steps=steps, guidance=guidance, generator=generator, eta=eta,
+            steps=steps, guidance=guidance, noise=noise, eta=eta,
         )  # fmt: skip
-        return model.vae.decode((latents / scale).to(self.dtype)).sample.float()
+        return model.vae.decode((latents / scale).float()).sample.float()
 
 
 def _check_schedule(official: dict[str, torch.Tensor], scheduler: DDIMScheduler, path: object) -> None:

@@ -5,19 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from detector_tiny import tiny_detector_config, tiny_train_config
+from detector_tiny import make_tiny_corpus, tiny_detector_config, tiny_train_config
 
-from detector.synthetic import make_synthetic_corpus
 from detector.train import train
-
-KIT = Path(__file__).resolve().parents[2] / "pipeline" / "demo_kit"
 
 
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("corpus")
-    make_synthetic_corpus(out, KIT, counts={"train": 8, "val": 4, "test": 6}, duration_s=2.0, sample_rate=8000, seed=1)
-    return out
+    return make_tiny_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from detector.model import DetectorConfig
-from detector.train import TrainConfig
+from pathlib import Path
+
+from detector.config import DetectorConfig, TrainConfig
+from detector.synthetic import make_synthetic_corpus
+from pipeline.compose import default_kit_dir
 
 
 def tiny_detector_config(model: str = "mrtcn") -> DetectorConfig:
@@ -21,3 +24,10 @@ def tiny_detector_config(model: str = "mrtcn") -> DetectorConfig:
 
 def tiny_train_config(**kw) -> TrainConfig:
     return TrainConfig(**{"epochs": 2, "batch_size": 4, "warmup_steps": 2, "progress": False, "device": "cpu", **kw})
+
+
+def make_tiny_corpus(out: Path) -> Path:
+    """A tiny synthetic corpus from the demo kit: 8/4/6 clips of 2 s at 8 kHz, half of each split fake."""
+    counts = {"train": 8, "val": 4, "test": 6}
+    make_synthetic_corpus(out, default_kit_dir(), counts=counts, duration_s=2.0, sample_rate=8000, seed=1)
+    return out

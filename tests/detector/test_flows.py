@@ -25,5 +25,5 @@ def test_flow_bodies_train_and_benchmark(tiny_corpus, tmp_path, monkeypatch):
 
 def test_benchmark_flow_body_writes_results(tiny_ckpt, tiny_corpus, tmp_path):
     out = tmp_path / "bench"
-    results = benchmark_detector.fn([str(tiny_ckpt)], [str(tiny_corpus / "manifest.jsonl")], str(out), n_boot=0)
+    results = benchmark_detector.fn(str(out), [str(tiny_ckpt)], [str(tiny_corpus / "manifest.jsonl")], n_boot=0)
     assert json.loads((out / "results.json").read_text())["rows"] == results["rows"]

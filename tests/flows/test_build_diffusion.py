@@ -1,21 +1,13 @@
 """End-to-end builds with the diffusion recipes on tiny random checkpoints saved in the published layouts."""
 
-import json
-
-import numpy as np
 import pytest
 import tiny_models
-import torch
+from tiny_corpus import assert_fakes_are_hard_splices
 
 from flows.build import run_build, thread_executor
 from flows.cli import main
-from pipeline.audio_io import read_audio
 from pipeline.compose import compose_demo_sources
 from pipeline.manifest import read_manifest
-from pipeline.timemath import segment_to_samples
-from regenerate.audiosr import AudioSRUpsampler, tiny_audiosr_config
-from regenerate.audiosr.convert import to_official_state_dict
-from regenerate.audiosr.model import build_scheduler
 from regenerate.recipes import get_recipe
 
 
@@ -28,28 +20,7 @@ def sources(tmp_path_factory, kit_dir):
 
 @pytest.fixture(scope="module")
 def audiosr_checkpoint(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("audiosr")
-    config = tiny_audiosr_config()
-    model = AudioSRUpsampler.from_config(config, device="cpu", seed=1).model
-    official = to_official_state_dict(model.state_dict(), config)
-    official["alphas_cumprod"] = build_scheduler(config).alphas_cumprod.clone()
-    torch.save({"state_dict": official}, folder / "pytorch_model.bin")
-    (folder / "config.json").write_text(json.dumps(config))
-    return folder
-
-
-def _assert_fakes_are_hard_splices(out, records, rate):
-    by_id = {r.id: r for r in records}
-    fakes = [r for r in records if r.label == 1]
-    assert fakes and len(fakes) * 2 == len(records)
-    for fake in fakes:
-        real, _ = read_audio(out / by_id[fake.source_id].audio_path)
-        made, got_rate = read_audio(out / fake.audio_path)
-        assert got_rate == rate == fake.sample_rate
-        start, stop = segment_to_samples(fake.segments[0], rate)
-        assert np.array_equal(real[:start], made[:start]) and np.array_equal(real[stop:], made[stop:])
-        assert not np.array_equal(real[start:stop], made[start:stop])
-    return fakes
+    return tiny_models.save_audiosr(tmp_path_factory.mktemp("audiosr"))
 
 
 def test_fakesound_easy_recipe_builds_with_audioldm2_and_audiosr(tmp_path, sources, audiosr_checkpoint):
@@ -63,11 +34,12 @@ def test_fakesound_easy_recipe_builds_with_audioldm2_and_audiosr(tmp_path, sourc
     built, rejections = run_build(out, records, root, recipe, seed=5, grounding_path=grounding,
                                   device="cpu", executor=thread_executor(1, progress=False))
     assert rejections == []
-    for fake in _assert_fakes_are_hard_splices(out, built, 32000):
+    for fake in assert_fakes_are_hard_splices(out, built, 32000):
         assert 1.0 <= fake.segments[0][1] - fake.segments[0][0] <= 4.0
         info = fake.extra
         assert fake.manipulation == "inpainting" and fake.generator == "audioldm2"
-        assert info["checkpoint"] == str(checkpoint) and info["steps"] == 2 and info["guidance"] == 3.5
+        assert info["checkpoint"] == str(checkpoint) and info["steps"] == 2 and info["guidance"] == 2.5
+        assert info["n_candidates"] == 3 and info["candidate"] in (0, 1, 2) and info["clap"] == "text_encoder"
         assert info["audiosr"] == str(audiosr_checkpoint) and info["audiosr_steps"] == 1
         assert info["recipe"] == "fakesound-easy" and fake.seed is not None
 
@@ -78,11 +50,27 @@ def test_fakesound_zeroshot_through_the_cli_at_16k_without_audiosr(tmp_path, sou
     out = tmp_path / "corpus"
     argv = ["build", "--sources", str(root / "sources.jsonl"), "--out", str(out), "--recipe", "fakesound-zeroshot",
             "--checkpoint", str(checkpoint), "--steps", "2", "--grounding", grounding, "--device", "cpu",
-            "--workers", "1", "--quiet"]
+            "--workers", "1", "--quiet", "--clap", str(tiny_models.save_clap(tmp_path / "clap"))]
     assert main(argv) == 0
     built = read_manifest(out / "manifest.jsonl")
-    for fake in _assert_fakes_are_hard_splices(out, built, 16000):
+    for fake in assert_fakes_are_hard_splices(out, built, 16000):
         assert fake.generator == "audioldm" and fake.extra["audiosr"] is None and fake.extra["steps"] == 2
+        assert fake.extra["n_candidates"] == 3 and isinstance(fake.extra["clap_score"], float)
     # same seed, fresh folder: the same corpus, byte for byte
     assert main([*argv[:4], str(tmp_path / "again"), *argv[5:]]) == 0
     assert (out / "manifest.jsonl").read_bytes() == (tmp_path / "again" / "manifest.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize(("recipe", "rate", "generator"), [("debug-audioldm", 16000, "debug-audioldm"),
+                                                           ("debug-audioldm2", 32000, "debug-audioldm2")])  # fmt: skip
+def test_debug_recipes_run_the_whole_diffusion_path_from_the_cli_without_weights(tmp_path, sources, recipe, rate,
+                                                                                  generator):  # fmt: skip
+    _, root, grounding = sources
+    out = tmp_path / "corpus"
+    argv = ["build", "--sources", str(root / "sources.jsonl"), "--out", str(out), "--recipe", recipe,
+            "--grounding", grounding, "--device", "cpu", "--workers", "1", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    for fake in assert_fakes_are_hard_splices(out, read_manifest(out / "manifest.jsonl"), rate):
+        assert fake.generator == generator and fake.extra["checkpoint"] == "debug"  # the manifest says: noise
+        assert fake.extra["n_candidates"] == 2 and fake.extra["candidate"] in (0, 1)
+        assert fake.extra["audiosr"] == ("debug" if recipe == "debug-audioldm2" else None)

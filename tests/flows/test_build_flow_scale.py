@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from prefect_runs import run_logs
 
 import flows.build_flow as build_flow
 from flows.build import build_demo
@@ -55,6 +56,9 @@ def test_flow_chunks_skips_finished_jobs_and_publishes_on_its_own_run(prefect_ap
     keys = {a.key for a in artifacts}
     assert {artifact_key("progress", str(out)), artifact_key("counts", str(out))} <= keys  # on build-fakesound
     assert flow_run.name == f"weight-free-demo-seed{SEED}-to-corpus"
+    messages = run_logs(flow_run.id, until=lambda m: sum("jobs/s" in x for x in m) >= 3)
+    assert "6 clip jobs: 0 finished before, 6 to run" in messages  # the engine's own logger reaches the run's logs
+    assert sum("jobs/s" in m for m in messages) == 3  # one count line per chunk
 
     again = build_fakesound(out=str(out), demo=True, clips=CLIPS, seed=SEED, chunk_size=2, return_state=True)
     tasks, _, _ = _runs(again.state_details.flow_run_id)
@@ -145,3 +149,54 @@ def test_a_missing_donor_is_skipped_and_reported(tmp_path):
         sources = read_manifest(out / "sources" / "sources.jsonl")
         run_build(out, sources, out / "sources", get_recipe("weight-free"), seed=SEED)
     assert [r.stage for r in caught.value.rejections] == ["donor"] and str(missing) == caught.value.rejections[0].item
+
+
+@pytest.mark.timeout(600)
+def test_two_runs_into_one_folder_take_turns(prefect_api, tmp_path):
+    import threading
+
+    from prefect.client.orchestration import get_client
+
+    out = tmp_path / "corpus"
+    states = []
+
+    def run():
+        states.append(build_fakesound(out=str(out), demo=True, clips=8, seed=SEED, chunk_size=1, return_state=True))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [s.is_completed() for s in states] == [True, True]
+    with get_client(sync_client=True) as client:
+        limit = client.read_global_concurrency_limit_by_name(artifact_key("folder", str(out)))
+    assert limit.limit == 1 and limit.active_slots == 0
+    task_counts = sorted(len(_runs(state.state_details.flow_run_id)[0]) for state in states)
+    assert task_counts == [0, 4]  # the second waited for the first, then found every job finished
+    assert len(read_manifest(out / "manifest.jsonl")) == 8
+
+
+def test_local_dask_cluster_on_a_gpu_machine_is_one_worker_per_gpu(monkeypatch):
+    import builtins
+    import sys
+    import types
+
+    from pipeline.errors import EnvironmentProblem
+
+    real_import = builtins.__import__
+
+    def no_dask_cuda(name, *args, **kwargs):
+        if name == "dask_cuda":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask_cuda)
+    with pytest.raises(EnvironmentProblem, match="dask-cuda for one worker per GPU"):
+        build_flow._task_runner("dask", 2, None, gpu=True)
+    fake = types.ModuleType("dask_cuda")
+    fake.LocalCUDACluster = type("LocalCUDACluster", (), {})  # stands in: no GPU and no dask-cuda here
+    monkeypatch.setitem(sys.modules, "dask_cuda", fake)
+    monkeypatch.setattr(builtins, "__import__", real_import)
+    runner = build_flow._task_runner("dask", 2, None, gpu=True)
+    assert runner.cluster_class == "dask_cuda.LocalCUDACluster" and runner.cluster_kwargs == {"threads_per_worker": 1}

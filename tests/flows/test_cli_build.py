@@ -55,9 +55,9 @@ def test_import_sources_then_build(tmp_path, kit_dir, capsys):
         "audiocap_id,youtube_id,start_time,caption\n1,farm01,0,animals call on a farm\n"
         "2,birds02,10,birds sing in a forest\n3,rain3,0,rain falls steadily\n"
     )
-    sources = tmp_path / "sources.jsonl"
     assert main(["import-sources", "--audio", str(audio), "--captions", str(tmp_path / "captions.csv"),
-                 "--out", str(sources)]) == 0
+                 "--out", str(tmp_path / "sources")]) == 0
+    sources = tmp_path / "sources" / "manifest.jsonl"
     assert "3 sources written" in capsys.readouterr().out
     out = tmp_path / "corpus"
     assert main(["build", "--sources", str(sources), "--out", str(out), "--seed", "4", "--quiet"]) == 0

@@ -25,6 +25,7 @@ def test_dask_processes_build_equals_threads_build(prefect_api, tmp_path):
     dask = tmp_path / "dask"
     result = build_fakesound(out=str(dask), demo=True, clips=CLIPS, seed=SEED, task_runner="dask", workers=2)
     assert result["clips"] == CLIPS and result["rejected"] == 0
+    assert result["inspect"] == f"fakesound listen --corpus {dask.resolve()}"  # the build ends with how to look
 
     expected, got = _files(threads), _files(dask)
     assert sorted(got) == sorted(expected)

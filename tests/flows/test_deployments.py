@@ -10,8 +10,9 @@ from prefect.flows import load_flow_from_entrypoint
 from flows.cli import build_parser
 from flows.deployments import SPECS, deployment_specs
 
-EXPECTED = ["build-fakesound/default", "build-fakesound/demo", "train-detector/default",
-            "benchmark-detector/default", "push-to-hub/default"]
+EXPECTED = ["build-fakesound/default", "build-fakesound/demo", "ground-sources/default", "train-detector/default",
+            "benchmark-detector/default", "push-to-hub/default", "import-sources/default",
+            "restore-fakesound-reals/default"]
 
 
 def test_all_documented_deployments_exist():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from regenerate.recipes import get_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {"pipeline": set(), "grounding": {"pipeline"}, "regenerate": {"pipeline"}, "detector": {"pipeline"},
-          "flows": {"pipeline", "grounding", "regenerate", "detector"}}
+          "listen": {"pipeline", "detector"}, "flows": {"pipeline", "grounding", "regenerate", "detector", "listen"}}
 
 
 def _imported_packages(path: Path) -> set[str]:
@@ -67,3 +68,47 @@ def test_keyed_randomness_is_stable_and_keyed():
     assert keyed_int(0, "a") == keyed_int(0, "a") != keyed_int(1, "a")
     assert keyed_rng(0, "a").random() == keyed_rng(0, "a").random() != keyed_rng(0, "b").random()
     assert keyed_int(0, "demo000_00001") == 1636754352  # pinned: a change would rebuild every corpus
+
+
+def test_a_worker_keeps_one_set_of_loaded_regenerators(tmp_path):
+    from pipeline.engine import _Loaded
+
+    loads = []
+
+    class CountingStages:
+        def regenerators(self, recipe, donors, device):
+            loads.append((recipe.name, device))
+            return {}
+
+        def region_source(self, grounding_path, policy, grounding=None, device="auto"):
+            regions.append((grounding, device))
+            return object()
+
+    regions: list = []
+
+    def ctx(recipe, device, grounding=None):
+        return BuildContext(str(tmp_path), recipe, 0, CountingStages(), device=device, grounding=grounding)
+
+    train, zeroshot = get_recipe("fakesound-train"), get_recipe("fakesound-zeroshot")
+    for recipe, device in ((train, "cpu"), (train, "cpu"), (zeroshot, "cpu"), (train, "cpu"), (train, "cuda")):
+        _Loaded.get(ctx(recipe, device))
+    # loaded once per change of settings or device; never two at once (the previous set is dropped first)
+    assert loads == [("fakesound-train", "cpu"), ("fakesound-zeroshot", "cpu"), ("fakesound-train", "cpu"),
+                     ("fakesound-train", "cuda")]
+    # the region source (an on-the-fly grounding model) likewise: once per change of grounding settings or device
+    regions.clear()
+    tag = {"backend": "tag", "model": "m", "uses_models": True}
+    for grounding in (tag, tag, None, tag):
+        _Loaded.regions(ctx(train, "cuda", grounding))
+    assert regions == [(tag, "cuda"), (None, "cuda"), (tag, "cuda")]
+
+
+def test_on_the_fly_grounding_keys_the_jobs_and_its_model_sets_the_runtime(tmp_path):
+    weight_free = get_recipe("weight-free")
+    plain = BuildContext(str(tmp_path), weight_free, 0, None, device="cuda")  # type: ignore[arg-type]
+    energy = dataclasses.replace(plain, grounding={"backend": "energy", "uses_models": False})
+    tag = dataclasses.replace(plain, grounding={"backend": "tag", "model": "m", "uses_models": True})
+    other_tag = dataclasses.replace(plain, grounding={"backend": "tag", "model": "n", "uses_models": True})
+    assert len({c.content_key() for c in (plain, energy, tag, other_tag)}) == 4
+    assert plain.runtime() == energy.runtime() == {"device": "cpu", "dtype": "float32"}  # numpy only
+    assert tag.runtime()["device"] == "cuda"  # the grounding model runs on the build's device

@@ -64,7 +64,8 @@ def request(audio, region, seed=3, caption="a dog barks", clip_id="c"):
 
 
 def test_regenerated_region_splices_with_bit_identical_outside(ldm1, clip):
-    regen = InpaintRegenerator(ldm1, InpaintConfig("tiny", steps=2, guidance=2.5, eta=0.0, margin_s=0.08))
+    config = InpaintConfig("tiny", steps=2, guidance=2.5, n_candidates=1, eta=0.0, margin_s=0.08)
+    regen = InpaintRegenerator(ldm1, config)
     assert isinstance(regen, Regenerator)
     region = (0.52, 1.28)
     result = regen.regenerate(request(clip, region))
@@ -78,17 +79,24 @@ def test_regenerated_region_splices_with_bit_identical_outside(ldm1, clip):
         "eta": 0.0,
         "seed": 3,
         "margin_s": 0.08,
+        "n_candidates": 1,
+        "clap": None,
+        "posterior": "sample",
+        "final_reset": True,
         "audiosr": None,
         "audiosr_steps": None,
+        "candidate": 0,
+        "clap_score": None,
     }
     fake = splice(clip, result.audio, region, RATE, loudness_match=True)
     assert np.array_equal(fake[:start], clip[:start]) and np.array_equal(fake[stop:], clip[stop:])
     assert not np.allclose(fake[start:stop], clip[start:stop], atol=1e-3)
-    assert rms(fake[start:stop]) == pytest.approx(rms(clip[start:stop]), rel=1e-3)
+    assert rms(fake[start:stop]) == pytest.approx(rms(clip[start:stop]), rel=1e-2)  # noise peaks clip at full scale
 
 
 def test_batch_groups_by_length_and_equals_single_calls(ldm1, clip):
-    regen = InpaintRegenerator(ldm1, InpaintConfig("tiny", steps=2, guidance=2.5, eta=1.0, batch_size=2))
+    config = InpaintConfig("tiny", steps=2, guidance=2.5, n_candidates=1, eta=1.0, batch_size=2)
+    regen = InpaintRegenerator(ldm1, config)
     requests = [
         request(clip, (0.2, 0.6), seed=1, caption="rain", clip_id="a"),
         request(clip[: int(1.3 * RATE)], (0.4, 0.9), seed=2, clip_id="b"),  # other padded length
@@ -102,7 +110,7 @@ def test_batch_groups_by_length_and_equals_single_calls(ldm1, clip):
 
 
 def test_long_clips_are_inpainted_in_a_window_around_the_region(ldm1, clip):
-    regen = InpaintRegenerator(ldm1, InpaintConfig("tiny", steps=2, guidance=2.5, max_window_s=0.64))
+    regen = InpaintRegenerator(ldm1, InpaintConfig("tiny", steps=2, guidance=2.5, n_candidates=1, max_window_s=0.64))
     region = (1.2, 1.5)
     result = regen.regenerate(request(clip, region))
     start, stop = segment_to_samples(region, RATE)
@@ -137,7 +145,7 @@ class RecordingUpsampler:
 
 def test_audiosr_gets_the_decoded_segment_and_its_output_is_cropped(ldm1, clip):
     upsampler = RecordingUpsampler()
-    regen = InpaintRegenerator(ldm1, InpaintConfig("tiny", steps=2, guidance=2.5), upsampler=upsampler,
+    regen = InpaintRegenerator(ldm1, InpaintConfig("tiny", steps=2, guidance=2.5, n_candidates=1), upsampler=upsampler,
                                audiosr=AudioSRConfig("haoheliu/audiosr_basic", steps=7))
     region = (1.2, 1.5)
     result = regen.regenerate(request(clip, region, seed=9))
@@ -175,16 +183,19 @@ def test_loaded_checkpoint_gives_the_same_audio(backend, parts, checkpoints, cli
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())  # weights loaded, not re-drawn
 
 
-def test_factory_reads_recipe_params(checkpoints):
-    recipe = get_recipe("fakesound-zeroshot", checkpoint=str(checkpoints["audioldm"]), margin_s=0.12)
+def test_factory_reads_recipe_params(checkpoints, tmp_path):
+    clap = str(tiny_models.save_clap(tmp_path / "clap"))
+    recipe = get_recipe("fakesound-zeroshot", checkpoint=str(checkpoints["audioldm"]), margin_s=0.12, clap=clap)
     made = create_regenerators(recipe, device="cpu")
     regen = made["audioldm"]
     assert isinstance(regen, InpaintRegenerator) and regen.name == "audioldm"
-    assert (regen.steps, regen.guidance, regen.eta, regen.margin_s) == (100, 2.5, 1.0, 0.12)
+    assert (regen.steps, regen.guidance, regen.eta, regen.margin_s) == (200, 2.5, 1.0, 0.12)
+    assert regen.options.n_candidates == 3 and regen.options.scorer.name == clap  # upstream's best-of-3
     assert regen.upsampler is None and regen.checkpoint == str(checkpoints["audioldm"])
     easy = dataclasses.replace(get_recipe("fakesound-easy", checkpoint=str(checkpoints["audioldm2"])), audiosr=None)
     regen2 = create_inpaint_regenerator("audioldm2", easy, device="cpu")
-    assert regen2.name == "audioldm2" and (regen2.steps, regen2.guidance) == (100, 3.5)
+    assert regen2.name == "audioldm2" and (regen2.steps, regen2.guidance) == (200, 2.5)
+    assert regen2.options.scorer.name == "text_encoder" and regen2.inpainter.unconditional == "zeros"
     # An AudioLDM 2 folder given to the AudioLDM backend is refused at start-up.
     with pytest.raises(CheckpointUnavailableError, match="AudioLDM2Pipeline"):
         create_inpaint_regenerator("audioldm", easy, device="cpu")

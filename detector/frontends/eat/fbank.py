@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from detector.frontends.base import float32_features
+
 #: ``std::numeric_limits<float>::epsilon()``: Kaldi's floor before the log.
 FLOAT_EPS = float(torch.finfo(torch.float32).eps)
 WINDOW_TYPES = ("hanning", "povey", "hamming", "rectangular")
@@ -108,6 +110,7 @@ def feature_window(cfg: KaldiFbankConfig, device: torch.device | None = None) ->
     return hann.pow(0.85) if cfg.window_type == "povey" else hann
 
 
+@float32_features
 def kaldi_fbank(
     wave: torch.Tensor, cfg: KaldiFbankConfig | None = None, generator: torch.Generator | None = None
 ) -> torch.Tensor:
