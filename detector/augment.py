@@ -1,9 +1,11 @@
 """Training augmentation applied to a whole clip (real and fake regions alike), seeded.
 
-Gain and additive noise are on by default. A resampling round trip, a low-pass and 8-bit mu-law are
-available but OFF by default: each removes or buries exactly the high-band fine structure and phase
-evidence that exposes vocoder fakes (measured on the demo corpus, see ``benchmarks/bench_detector.py``),
-so a model trained with them learns to ignore it. Enable them explicitly for codec-robustness studies.
+On by default: gain, additive noise and a *recording history* (``p_history``): a band limit, resampling,
+mono downmix, MP3/Vorbis/Opus and DC drawn by :func:`pipeline.conditions.draw_history`, the same
+distribution the demo composer gives its sources and ``fakesound benchmark --conditions`` tests. It is drawn
+for reals and fakes alike, so bandwidth or codec never says which is which; a model that learned "no fine
+structure above 8 kHz = fake" calls every band-limited real recording fake (measured in issue 11).
+A resampling round trip, a Butterworth low-pass and 8-bit mu-law are also available, off by default.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from scipy import signal
 
 from detector.config import AugmentConfig
 from pipeline.audio_io import resample
+from pipeline.conditions import apply_conditions, draw_history
 
 
 def mu_law_8bit(x: np.ndarray, mu: int = 255) -> np.ndarray:
@@ -38,9 +41,16 @@ def add_noise(x: np.ndarray, rng: np.random.Generator, snr_db: tuple[float, floa
     )
 
 
+def recording_history(x: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """``x`` through a history drawn by :func:`pipeline.conditions.draw_history` (same length)."""
+    return apply_conditions(x, sample_rate, draw_history(rng, sample_rate), rng)
+
+
 def augment_wave(x: np.ndarray, sample_rate: int, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     """One random augmentation chain for ``x`` (mono float32), drawn from ``rng``."""
     x = np.asarray(x, dtype=np.float32)
+    if rng.random() < cfg.p_history:
+        x = recording_history(x, sample_rate, rng)
     if rng.random() < cfg.p_resample:
         mid = round(sample_rate * float(rng.choice(cfg.resample_factors)))
         x = resample(resample(x, sample_rate, mid), mid, sample_rate)[: len(x)]

@@ -1,4 +1,10 @@
-"""Benchmark: checkpoints x test manifests -> results.md, results.json, DET/ROC plot, localisation figure."""
+"""Benchmark: systems (checkpoints, probes) x test manifests x conditions -> results.md, results.json, figures.
+
+Results are a list of rows, one per (system, manifest, split, condition, group); a system is a named
+checkpoint or a shortcut probe (:mod:`detector.probes`), so other systems (human listeners) can join the table.
+Each checkpoint decides clips at the threshold stored with it (chosen on validation) unless one is given;
+frames at ``FRAME_THRESHOLD``; segment and event F1 score the raw 20 ms frames.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +15,77 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from detector.evaluate import ClipPrediction, json_safe, metrics_by_group, predict_records
-from detector.inference import Detector
+import numpy as np
+
+from detector.evaluate import POINT_METRICS, ClipPrediction, json_safe, metrics_by_group, predict_records
+from detector.inference import DEFAULT_THRESHOLD, FRAME_THRESHOLD, Detector
+from detector.probes import FLAG_EER, run_probes
+from detector.protocols import PROTOCOLS, fakesound_protocol
 from pipeline.atomic import atomic_write_text
-from pipeline.fakesound_format import read_fakesound_json, resolve_release_path
+from pipeline.conditions import apply_condition, parse_condition
+from pipeline.fakesound_format import read_fakesound2_jsonl, read_fakesound_json, resolve_release_path
 from pipeline.manifest import ClipRecord, read_manifest
+from pipeline.timemath import DEFAULT_FRAME_S, segments_to_frame_labels
 
 TABLE_METRICS = (
-    ("eer", "EER %", 100), ("auc", "AUC", 1), ("acc_any_frame", "Acc (any frame) %", 100),
-    ("seg_f1_1s", "Seg F1@1s", 1), ("seg_f1_20ms", "Seg F1@20ms", 1), ("event_f1", "Event F1 (0.25 s)", 1),
+    ("eer", "EER %", 100), ("auc", "AUC", 1), ("acc_clip", "Acc %", 100), ("fpr", "FPR reals %", 100),
+    ("fnr", "FNR fakes %", 100), ("acc_any_frame", "Acc any-frame %", 100), ("seg_f1_1s", "Seg F1@1s", 1),
+    ("seg_f1_20ms", "Seg F1@20ms", 1), ("event_f1", "Event F1 (0.25 s)", 1),
 )
+PRF_METRICS = ("seg_1s", "seg_20ms", "event")
+#: The conditions ``--conditions default`` stands for.
+DEFAULT_CONDITIONS = (
+    "lowpass:4000", "lowpass:8000", "lowpass:11025", "lowpass:16000", "mp3:0.5", "mp3:0.9", "vorbis:0.3",
+    "vorbis:0.9", "opus:0.5", "opus:0.9", "resample:16000", "gain:-12", "gain:12", "noise:20", "noise:10",
+)
+ALL_SPLITS = "all"
 
 
-def read_test_manifest(path: str | Path, audio_root: str | Path | None = None) -> list[ClipRecord]:
-    """FakeSound JSON (``.json``) or our JSONL manifest; audio paths stay relative to the manifest's folder, or
-    resolve under ``audio_root`` (where a published release was unpacked) when given."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: manifest not found")
-    records = read_fakesound_json(path) if path.suffix == ".json" else read_manifest(path)
+def read_test_manifest(path: str | Path, split: str = "test", audio_root: str | Path | None = None) -> list[ClipRecord]:
+    """Records to score, audio paths relative to the manifest's folder, or under ``audio_root`` (where a published
+    release was unpacked) when given.
+
+    FakeSound ``.json`` (one split per file; its fakes' manipulation is ``unknown``: the format does not say),
+    FakeSound2 ``.jsonl`` (recognised by ``fake_type``; one split per file) or our ``manifest.jsonl``, of which
+    only ``split`` is kept (``"all"`` keeps every split).
+    """
+    records = _read_split(Path(path), split)
     if audio_root is None:
         return records
     return [replace(r, audio_path=str(resolve_release_path(r.audio_path, audio_root).absolute())) for r in records]
+
+
+def _read_split(path: Path, split: str) -> list[ClipRecord]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: manifest not found")
+    if path.suffix == ".json":
+        return read_fakesound_json(path)
+    first = next((line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()), "{}")
+    if "fake_type" in json.loads(first):
+        return read_fakesound2_jsonl(path, split=path.stem)
+    records = read_manifest(path)
+    if split == ALL_SPLITS:
+        return records
+    kept = [r for r in records if r.split == split]
+    if not kept:
+        found = ", ".join(sorted({r.split for r in records})) or "none"
+        raise ValueError(f"{path}: no clips in split {split!r} (splits: {found}; --split all keeps every one)")
+    return kept
+
+
+def system_names(checkpoints: Sequence[str | Path]) -> list[str]:
+    """A unique label per checkpoint: the shortest trailing part of its path that no other one shares."""
+    parts = [Path(c).resolve().parts for c in checkpoints]
+    names = []
+    for mine in parts:
+        for k in range(1, len(mine) + 1):
+            tail = mine[-k:]
+            if sum(p[-k:] == tail for p in parts) == 1 or k == len(mine):
+                names.append("/".join(tail))
+                break
+    if len(set(names)) < len(names):
+        raise ValueError("the same checkpoint is listed twice")
+    return names
 
 
 def _cell(m: dict[str, float], scale: float) -> str:
@@ -44,96 +99,208 @@ def _cell(m: dict[str, float], scale: float) -> str:
     return text
 
 
-def results_markdown(rows: list[dict[str, Any]]) -> str:
-    """A Markdown table, one row per (checkpoint, manifest, split, group), values with 95 % CIs."""
-    head = ["checkpoint", "manifest", "split", "group", "n (fake/real)", *(t for _, t, _ in TABLE_METRICS)]
+def results_markdown(rows: list[dict[str, Any]], probes: dict[str, dict] | None = None) -> str:
+    """Markdown: one row per (system, manifest, split, condition, group), values with 95 % CIs; then the
+    precision/recall counts behind the F1s, and the shortcut-probe flags."""
+    head = ["system", "manifest", "split", "condition", "group", "threshold", "n (fake/real)",
+            *(t for _, t, _ in TABLE_METRICS)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         m = r["metrics"]
-        cells = [r["checkpoint"], r["manifest"], r["split"], r["group"], f"{m['n_fake']}/{m['n_real']}"]
-        cells += [_cell(m[k], s) for k, _, s in TABLE_METRICS]
+        threshold = r.get("threshold")
+        cells = [r["system"], r["manifest"], r["split"], r.get("condition", "clean"), r["group"],
+                 "–" if threshold is None else f"{threshold:.3f}", f"{m['n_fake']}/{m['n_real']}"]
+        cells += [_cell(m[k], s) if k in m else "–" for k, _, s in TABLE_METRICS]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Precision / recall behind the F1 columns (pooled over clips):", "",
+              "| system | manifest | split | condition | group | " + " | ".join(
+                  f"{k} P | {k} R" for k in PRF_METRICS) + " |",
+              "|" + "---|" * (5 + 2 * len(PRF_METRICS))]
+    for r in rows:
+        m = r["metrics"]
+        if not all(k in m for k in PRF_METRICS):
+            continue
+        cells = [r["system"], r["manifest"], r["split"], r.get("condition", "clean"), r["group"]]
+        cells += [f"{m[k]['precision']:.3f} | {m[k]['recall']:.3f}" if m[k] else "– | –" for k in PRF_METRICS]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(
-        "EER/AUC from the clip score; Acc: FakeSound's rule (fake if any 20 ms frame > threshold); segment F1 "
-        "as sed_eval SegmentBasedMetrics; event F1: onset + offset, 0.25 s collar. A manipulation's group is its "
-        "fakes plus all real clips of the split. Brackets: 95 % stratified bootstrap CI."
+        "EER/AUC from the clip score; Acc, FPR (reals called fake) and FNR (fakes called real) at each system's "
+        f"threshold (a checkpoint's own, chosen on validation); Acc any-frame: FakeSound's rule (fake if any 20 ms "
+        f"frame > {FRAME_THRESHOLD}); segment F1 as sed_eval SegmentBasedMetrics and event F1 (onset + offset, "
+        "0.25 s collar) on the raw 20 ms frame runs above that frame threshold (no merging). A manipulation's "
+        "group is its fakes plus all real clips of the split. Brackets: 95 % stratified bootstrap CI. "
+        "Probe rows: a logistic regression on clip statistics or on a few ms around region edges, "
+        "source-grouped 5-fold cross-validation (EER only)."
     )
+    for manifest, result in (probes or {}).items():
+        for name, probe in result.items():
+            low = {g: v for g, v in probe["eer"].items() if v is not None and not math.isnan(v) and v < FLAG_EER}
+            if low:
+                worst = ", ".join(f"{g} {100 * v:.1f} %" for g, v in sorted(low.items()))
+                lines.append(f"\n**FLAG** {manifest}: the {name} probe reaches EER < {100 * FLAG_EER:.0f} % "
+                             f"({worst}): this corpus can be partly solved without the manipulation itself.")
     return "\n".join(lines) + "\n"
+
+
+def protocol_markdown(rows: list[dict[str, Any]]) -> str:
+    """The paper-protocol table (empty without ``--protocol``)."""
+    if not rows:
+        return ""
+    lines = ["", f"{rows[0]['protocol']} protocol (their evaluation, quirks included: see detector/protocols.py):", "",
+             "| system | manifest | split | n | Acc % | Seg F1@1s | Seg F1@20ms | Event F1 |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        m = r["metrics"]
+        lines.append(f"| {r['system']} | {r['manifest']} | {r['split']} | {m['n_clips']} | {100 * m['acc']:.1f} | "
+                     f"{m['seg_f1_1s']:.3f} | {m['seg_f1_20ms']:.3f} | {m['event_f1']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _probe_rows(manifest: str, split: str, result: dict[str, dict]) -> list[dict[str, Any]]:
+    rows = []
+    for name, probe in result.items():
+        for group, value in probe["eer"].items():
+            metrics: dict[str, Any] = {"n_fake": "–", "n_real": "–",
+                                       "eer": {"value": value, "ci_low": math.nan, "ci_high": math.nan}}
+            rows.append({"system": f"probe: {name}", "checkpoint": None, "manifest": manifest, "split": split,
+                         "condition": "clean", "group": group, "threshold": None, "metrics": metrics})
+    return rows
+
+
+def condition_transform(spec: str, seed: int = 0):
+    """A :data:`~detector.evaluate.Transform` applying ``spec``; noise is seeded by (seed, clip id)."""
+    parse_condition(spec)
+
+    def transform(wave: np.ndarray, rate: int, clip_id: str) -> np.ndarray:
+        import hashlib
+
+        digest = hashlib.sha256(f"{seed}\x00{spec}\x00{clip_id}".encode()).digest()
+        return apply_condition(wave, rate, spec, np.random.default_rng(np.frombuffer(digest[:16], dtype=np.uint32)))
+
+    return transform
 
 
 def run_benchmark(
     checkpoints: Sequence[str | Path],
     manifests: Sequence[str | Path],
     out_dir: str | Path,
-    threshold: float = 0.5,
+    threshold: float | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     device: str = "auto",
-    n_localisation: int = 4,
+    n_localisation: int = 6,
     progress: bool = True,
+    split: str = "test",
+    conditions: Sequence[str] = (),
+    probes: bool = True,
+    protocol: str = "ours",
     human_answers: Sequence[str | Path] = (),
     audio_root: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Evaluate every checkpoint on every manifest (per split and per manipulation) and write the outputs.
+    """Evaluate every checkpoint on every manifest (per split, per manipulation, per condition), run the
+    shortcut probes on each manifest, and write the outputs.
 
-    ``human_answers``: listening-test answer files (``fakesound listen``), each scored as a "humans" row.
+    ``human_answers``: listening-test answer files (``fakesound listen``), each scored as a "humans" system.
     """
     from detector.plots import plot_det_roc, plot_localisation  # matplotlib only when benchmarking
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tests = [(Path(m), read_test_manifest(m, audio_root)) for m in manifests]
+    for spec in conditions:
+        parse_condition(spec)
+    tests = [(Path(m), read_test_manifest(m, split, audio_root)) for m in manifests]
     rows: list[dict[str, Any]] = []
     curves: dict[str, tuple[list[int], list[float]]] = {}
     errors: list[str] = []
-    first_preds: list[ClipPrediction] = []
-    for ckpt in checkpoints:
+    clean_preds: list[ClipPrediction] = []
+    systems = []
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
+    protocol_rows: list[dict[str, Any]] = []
+    for ckpt, name in zip(checkpoints, system_names(checkpoints), strict=True):
         detector = Detector.from_checkpoint(ckpt, threshold=threshold, device=device)
-        ckpt_name = Path(ckpt).name
+        systems.append({"system": name, "checkpoint": str(ckpt), "threshold": detector.threshold})
         for manifest, records in tests:
             root = audio_root if audio_root is not None else manifest.parent  # audio is read inside it only
-            preds, errs = predict_records(detector, records, root, progress=progress)
-            errors += errs
-            if not first_preds:
-                first_preds = preds
-            for split in sorted({p.split for p in preds}):
-                split_preds = [p for p in preds if p.split == split]
-                for group, m in metrics_by_group(split_preds, threshold, n_boot, seed).items():
-                    rows.append({"checkpoint": ckpt_name, "manifest": manifest.name, "split": split or "-",
-                                 "group": group, "metrics": m})
-            if len({p.label for p in preds}) == 2:
-                curves[f"{ckpt_name} / {manifest.name}"] = ([p.label for p in preds], [p.score for p in preds])
+            for condition in ("clean", *conditions):
+                transform = None if condition == "clean" else condition_transform(condition, seed)
+                preds, errs = predict_records(detector, records, root, progress=progress,
+                                              transform=transform)
+                errors += [f"{condition}: {e}" if transform else e for e in errs]
+                if condition == "clean" and not clean_preds:
+                    clean_preds = preds
+                for split_name in sorted({p.split for p in preds}):
+                    split_preds = [p for p in preds if p.split == split_name]
+                    groups = metrics_by_group(split_preds, detector.threshold, n_boot, seed)
+                    for group, m in groups.items():
+                        if condition != "clean" and group != "all":
+                            continue
+                        rows.append({"system": name, "checkpoint": str(ckpt), "manifest": manifest.name,
+                                     "split": split_name or "-", "condition": condition, "group": group,
+                                     "threshold": detector.threshold, "metrics": m})
+                if condition == "clean" and protocol == "fakesound":
+                    for split_name in sorted({p.split for p in preds}):
+                        protocol_rows.append({"system": name, "manifest": manifest.name, "split": split_name or "-",
+                                              "protocol": protocol, "metrics": fakesound_protocol(
+                                                  [p for p in preds if p.split == split_name])})
+                if condition == "clean" and len({p.label for p in preds}) == 2:
+                    curves[f"{name} / {manifest.name}"] = ([p.label for p in preds], [p.score for p in preds])
     humans = {}
     for i, answers in enumerate(human_answers):
         from detector.human import score_answers_file
 
         name = "humans" if len(human_answers) == 1 else f"humans-{i + 1}"
-        human_rows, human_curves, humans[str(answers)] = score_answers_file(answers, out_dir, threshold, n_boot,
-                                                                            seed, name)
-        rows += human_rows
+        human_threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        human_rows, human_curves, humans[str(answers)] = score_answers_file(answers, out_dir, human_threshold,
+                                                                            n_boot, seed, name)
+        rows += [{"system": name, "condition": "clean", "threshold": human_threshold, **r} for r in human_rows]
         curves.update(human_curves)
-    results = {"threshold": threshold, "n_boot": n_boot, "rows": rows, "errors": errors, "humans": humans,
-               "checkpoints": [str(c) for c in checkpoints], "manifests": [str(m) for m in manifests]}
+    probe_results: dict[str, dict] = {}
+    if probes:
+        for manifest, records in tests:
+            result = run_probes(records, manifest.parent)
+            probe_results[manifest.name] = result
+            rows += _probe_rows(manifest.name, split, result)
+    results = {"systems": systems, "protocol": protocol, "protocol_rows": protocol_rows,
+               "threshold_override": threshold, "frame_threshold": FRAME_THRESHOLD,
+               "n_boot": n_boot, "split": split, "conditions": list(conditions), "rows": rows, "errors": errors,
+               "humans": humans, "checkpoints": [str(c) for c in checkpoints],
+               "probes": probe_results, "manifests": [str(m) for m in manifests], "metrics": list(POINT_METRICS)}
     atomic_write_text(out_dir / "results.json", json.dumps(json_safe(results), indent=2))
-    atomic_write_text(out_dir / "results.md", results_markdown(rows))
+    atomic_write_text(out_dir / "results.md", results_markdown(rows, probe_results) + protocol_markdown(protocol_rows))
     if curves:
         plot_det_roc(curves, out_dir / "det_roc.png")
-    chosen = _pick_localisation(first_preds, n_localisation)
+    chosen = pick_localisation(clean_preds, n_localisation)
     if chosen:
-        plot_localisation(chosen, out_dir / "localisation.png", threshold)
+        plot_localisation(chosen, out_dir / "localisation.png", FRAME_THRESHOLD)
     return results
 
 
-def _pick_localisation(preds: list[ClipPrediction], n: int) -> list[ClipPrediction]:
-    """A few fakes (one per manipulation first) and one real clip."""
-    fakes = [p for p in preds if p.label == 1]
-    chosen, seen = [], set()
-    for p in fakes:
-        if p.manipulation not in seen:
+def _miss_score(p: ClipPrediction) -> float:
+    """How badly a clip was missed: for a fake, 1 - its mean frame score inside the true regions; for a real,
+    its largest frame score (a false alarm)."""
+    scores = p.frame_scores
+    if p.label == 0:
+        return float(np.max(scores)) if len(scores) else 0.0
+    inside = segments_to_frame_labels(p.segments, len(scores) * DEFAULT_FRAME_S)[: len(scores)] > 0
+    return 1.0 - float(np.mean(scores[inside])) if inside.any() else 1.0
+
+
+def pick_localisation(preds: list[ClipPrediction], n: int) -> list[ClipPrediction]:
+    """The worst misses first (fakes least detected inside their regions, reals with the strongest false alarm),
+    then one example per manipulation not shown yet; at most ``n`` clips."""
+    if n <= 0 or not preds:
+        return []
+    ranked = sorted(preds, key=_miss_score, reverse=True)
+    worst_fakes = [p for p in ranked if p.label == 1][: max(1, n // 2)]
+    worst_reals = [p for p in ranked if p.label == 0][:1]
+    chosen = worst_fakes + worst_reals
+    shown = {p.manipulation for p in chosen}
+    for p in sorted((p for p in preds if p.label == 1), key=_miss_score):
+        if len(chosen) >= n:
+            break
+        if p.manipulation not in shown:
             chosen.append(p)
-            seen.add(p.manipulation)
-    chosen += [p for p in fakes if p not in chosen]
-    chosen = chosen[: max(0, n - 1)]
-    reals = [p for p in preds if p.label == 0]
-    return chosen + reals[:1]
+            shown.add(p.manipulation)
+    return chosen[:n]

@@ -27,6 +27,8 @@ HF_DEFAULT_IDS = {
     "wav2vec2": "facebook/wav2vec2-base",
 }
 FRONTEND_NAMES = (*BUILTIN_FRONTENDS, "eat", *HF_DEFAULT_IDS, "hf:<id_or_path>")
+#: Evaluation protocols of ``fakesound benchmark --protocol`` (detector.protocols).
+PROTOCOLS = ("ours", "fakesound")
 
 
 @dataclass
@@ -42,9 +44,14 @@ class AugmentConfig:
     p_mulaw: float = 0.0
     p_lowpass: float = 0.0
     lowpass_fraction: tuple[float, float] = (0.35, 0.8)
+    #: probability of a recording history (band limit, codec, ...; detector.augment.recording_history)
+    p_history: float = 0.3
+    #: with cached features, recording-history variants computed once per clip (each epoch picks one)
+    cached_histories: int = 1
 
     def feature_space_only(self) -> bool:
-        """True when only gain and noise are on: training can then use cached features."""
+        """True when cached features can stand in for the wave path: gain (exact in feature space), noise
+        and histories (pre-drawn per clip); resampling, low-pass and mu-law need the wave path."""
         return self.p_resample == 0 and self.p_lowpass == 0 and self.p_mulaw == 0
 
 
@@ -88,6 +95,8 @@ class TrainConfig:
     holdout_manipulation: str | None = None
     val_fraction: float = 0.15
     threshold: float = 0.5
+    #: how the stored clip-decision threshold is chosen on validation: "fpr:X" (false-positive rate <= X) or "eer"
+    threshold_rule: str = "fpr:0.05"
     progress: bool = True
     #: train on front-end features computed once per clip when the front-end allows it (same model, faster)
     cache_features: bool = True
@@ -119,10 +128,12 @@ class TrainRequest(Request):
     seed: int = opt(TrainConfig.seed, "seed of initialisation, batching and augmentation")
     batch_size: int = opt(TrainConfig.batch_size, "clips per optimisation step")
     lr: float = opt(TrainConfig.lr, "peak learning rate (AdamW, warm-up then cosine)")
-    augment: bool = opt(True, "training augmentation (gain, noise: see detector.config.AugmentConfig)")
+    augment: bool = opt(True, "training augmentation (gain, noise, recording histories: detector.config.AugmentConfig)")
     resume: bool = opt(False, "continue from CKPT_DIR/train_state.pt")
     holdout_manipulation: str | None = opt(TrainConfig.holdout_manipulation,
                                            "leave fakes of this manipulation out of training and validation")
+    threshold_rule: str = opt(TrainConfig.threshold_rule, "how the stored clip threshold is chosen on validation: "
+                              "fpr:X (false-positive rate <= X) or eer (equal-error point)")
     device: str = opt(TrainConfig.device, "auto, cpu, cuda, cuda:1")
 
     def configs(self) -> tuple[DetectorConfig, TrainConfig]:
@@ -130,7 +141,8 @@ class TrainRequest(Request):
         model = DetectorConfig(model=self.model, frontend=self.frontend, freeze_frontend=self.freeze_frontend)
         train = TrainConfig(epochs=self.epochs, seed=self.seed, batch_size=self.batch_size, lr=self.lr,
                             augment=AugmentConfig() if self.augment else None,
-                            holdout_manipulation=self.holdout_manipulation, device=self.device)
+                            holdout_manipulation=self.holdout_manipulation, device=self.device,
+                            threshold_rule=self.threshold_rule)
         return model, train
 
 
@@ -146,11 +158,16 @@ class BenchmarkRequest(Request):
                                       "folder)", aliases=("--manifest",))
     human_answers: list[str] | None = opt(None, "answers SQLite files of `fakesound listen`: each adds a \"humans\" "
                                           "row (and humans.csv)", aliases=("--human",))
-    threshold: float = opt(0.5, "clip decision threshold on the fake score")
+    threshold: float | None = opt(None, "clip decision threshold (unset: each checkpoint's own, chosen on validation)")
     n_boot: int = opt(1000, "bootstrap resamples for the 95 % CIs", aliases=("--bootstrap",))
     device: str = opt("auto", "auto, cpu, cuda, cuda:1")
     audio_root: str | None = opt(None, "resolve the manifests' audio paths (a published JSON's filepath) under this "
                                        "folder (unset: relative to each manifest's folder)")
+    split: str = opt("test", "split of a manifest.jsonl to score ('all': every split)")
+    conditions: list[str] = opt((), "also score under these conditions, KIND:VALUE (lowpass:8000 mp3:0.9 vorbis:0.5 "
+                                "opus:0.9 resample:16000 gain:-12 noise:20 ...; 'default': the standard set)")
+    probes: bool = opt(True, "run the shortcut probes (global statistics, boundary) on every manifest")
+    protocol: str = opt("ours", "also report a paper's own evaluation, quirks included", choices=PROTOCOLS)
 
     def __post_init__(self) -> None:
         from pipeline.errors import ConfigError

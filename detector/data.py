@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detector.augment import AugmentConfig, add_noise, augment_wave
+from detector.augment import AugmentConfig, add_noise, augment_wave, recording_history
 from pipeline.audio_io import read_audio
 from pipeline.containment import audio_inside
 from pipeline.corpus import MANIFEST
@@ -114,7 +114,8 @@ class FeatureDataset(torch.utils.data.Dataset):
     Augmentation matches :class:`CropDataset` for what it supports: gain is exact in feature space;
     additive noise is drawn once per clip (seeded) and its features cached beside the clean ones, so
     each epoch picks the noisy variant with probability ``p_noise`` (with the same SNR that epoch would
-    get from the wave path only in distribution). Crops are taken on the frame grid.
+    get from the wave path only in distribution); likewise ``cached_histories`` recording histories per
+    clip, one of which is picked with probability ``p_history``. Crops are taken on the frame grid.
     """
 
     def __init__(
@@ -131,7 +132,9 @@ class FeatureDataset(torch.utils.data.Dataset):
         sr, self.frame_s = frontend.sample_rate, frontend.frame_s
         self.window = max(1, frontend.num_frames(round(window_s * sr)))
         self.feats, self.noisy, self.labels = [], [], []
+        self.histories: list[list[torch.Tensor]] = []
         use_noise = augment is not None and augment.p_noise > 0
+        n_histories = augment.cached_histories if augment is not None and augment.p_history > 0 else 0
         device = next(iter(frontend.buffers()), torch.empty(0)).device
         with torch.no_grad():
             for i, r in enumerate(self.records):
@@ -143,6 +146,11 @@ class FeatureDataset(torch.utils.data.Dataset):
                     rng = np.random.default_rng([seed, i, 7919])
                     noisy = add_noise(wave, rng, augment.snr_db)
                     self.noisy.append(frontend.features(torch.from_numpy(noisy)[None].to(device))[0].cpu())
+                variants = []
+                for v in range(n_histories):
+                    shaped = recording_history(wave, sr, np.random.default_rng([seed, i, 7927, v]))
+                    variants.append(frontend.features(torch.from_numpy(shaped)[None].to(device))[0].cpu())
+                self.histories.append(variants)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -153,6 +161,8 @@ class FeatureDataset(torch.utils.data.Dataset):
         start = int(rng.integers(0, len(feats) - self.window + 1)) if len(feats) > self.window else 0
         if aug is not None and self.noisy and rng.random() < aug.p_noise:
             feats = self.noisy[i]
+        elif aug is not None and self.histories[i] and rng.random() < aug.p_history:
+            feats = self.histories[i][int(rng.integers(len(self.histories[i])))]
         feats = feats[start : start + self.window]
         if aug is not None and rng.random() < aug.p_gain:
             feats = self.frontend.apply_gain(feats, float(rng.uniform(-aug.gain_db, aug.gain_db)))

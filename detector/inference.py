@@ -3,6 +3,13 @@
 Audio longer than the model's window is cut into ``window_s`` windows every ``hop_s`` seconds
 (the last one ends at the end of the audio); overlapping frame probabilities are averaged with
 weights that fall off towards each window's edges, and the clip score is the largest window score.
+
+Decisions: a clip is called fake when its score reaches the checkpoint's stored threshold (chosen on the
+validation split when it was trained, ``config.json`` → ``decision``; 0.5 for checkpoints without one).
+Regions are frames above ``FRAME_THRESHOLD`` (FakeSound's 0.5) and are reported only for clips called fake.
+Digital silence (no sample reaching one 16-bit step) has nothing to judge: it is answered
+``real``, score 0, ``silent: true``, without running the model. Near-silent audio is scored as usual
+(the demo corpus trains on clips peaking at -60 to -50 dBFS).
 """
 
 from __future__ import annotations
@@ -17,10 +24,16 @@ from typing import TextIO
 import numpy as np
 import torch
 
-from detector.model import DetectorModel, load_model, resolve_device
+from detector.model import DetectorModel, load_model, read_config, resolve_device
 from pipeline.audio_io import read_audio
 from pipeline.errors import RejectedInput, outcome_exit_code
-from pipeline.timemath import DEFAULT_FRAME_S, frame_labels_to_segments, merge_segments, resample_frame_scores
+from pipeline.timemath import (
+    DEFAULT_FRAME_S,
+    frame_labels_to_segments,
+    merge_segments,
+    num_frames,
+    resample_frame_scores,
+)
 
 Region = tuple[float, float, float]  # onset s, offset s, score
 
@@ -35,17 +48,30 @@ class Detection:
     regions: list[Region]
     duration: float
     frame_scores: np.ndarray = field(repr=False)
+    silent: bool = False
 
     def to_json(self) -> dict:
         return {
             "file": self.file, "score": round(self.score, 6), "is_fake": self.is_fake,
-            "regions": [[on, off, round(s, 6)] for on, off, s in self.regions],
+            "regions": [[on, off, round(s, 6)] for on, off, s in self.regions], "silent": self.silent,
         }
 
 
 #: Reported regions: runs closer than this are joined, shorter ones dropped (a 20 ms blip is not a region).
 REPORT_MERGE_GAP_S = 0.1
 REPORT_MIN_REGION_S = 0.1
+#: Frame decision for regions and FakeSound's any-frame accuracy.
+FRAME_THRESHOLD = 0.5
+#: Clip threshold for checkpoints that store none.
+DEFAULT_THRESHOLD = 0.5
+#: Audio whose peak stays below one 16-bit step is digital silence.
+SILENCE_PEAK = 1.0 / 32768
+
+
+def stored_threshold(ckpt_dir: str | Path) -> float:
+    """The clip threshold chosen on validation when the checkpoint was trained (``DEFAULT_THRESHOLD`` if none)."""
+    decision = read_config(ckpt_dir).get("decision") or {}
+    return float(decision.get("threshold", DEFAULT_THRESHOLD))
 
 
 def window_starts(num_samples: int, window: int, hop: int) -> list[int]:
@@ -83,15 +109,20 @@ def scores_to_regions(
 class Detector:
     """A loaded model plus the decision threshold; call :meth:`detect_file` or :meth:`predict_wave`."""
 
-    def __init__(self, model: DetectorModel, threshold: float = 0.5, device: str | torch.device = "cpu"):
+    def __init__(
+        self, model: DetectorModel, threshold: float = DEFAULT_THRESHOLD, device: str | torch.device = "cpu",
+        frame_threshold: float = FRAME_THRESHOLD,
+    ):
         self.device = resolve_device(str(device)) if not isinstance(device, torch.device) else device
         self.model = model.to(self.device).eval()
-        self.threshold = threshold
+        self.threshold, self.frame_threshold = threshold, frame_threshold
 
     @classmethod
-    def from_checkpoint(cls, ckpt_dir: str | Path, threshold: float = 0.5, device: str = "auto") -> Detector:
+    def from_checkpoint(cls, ckpt_dir: str | Path, threshold: float | None = None, device: str = "auto") -> Detector:
+        """Load a checkpoint; ``threshold`` None takes the one stored with it."""
         dev = resolve_device(device)
-        return cls(load_model(ckpt_dir, dev), threshold, dev)
+        chosen = stored_threshold(ckpt_dir) if threshold is None else threshold
+        return cls(load_model(ckpt_dir, dev), chosen, dev)
 
     @property
     def sample_rate(self) -> int:
@@ -123,14 +154,16 @@ class Detector:
     def detect_wave(self, wave: np.ndarray, name: str = "<array>") -> Detection:
         """Detection for a mono wave at the model's sample rate."""
         duration = len(wave) / self.sample_rate
+        if not np.any(np.abs(wave) >= SILENCE_PEAK):
+            frames20 = np.zeros(num_frames(duration, DEFAULT_FRAME_S), dtype=np.float32)
+            return Detection(name, 0.0, False, [], duration, frames20, silent=True)
         clip, frames = self.predict_wave(wave)
         scores20 = resample_frame_scores(frames, self.model.frame_s, DEFAULT_FRAME_S, duration)
-        return Detection(
-            file=name, score=clip, is_fake=clip >= self.threshold,
-            regions=scores_to_regions(scores20, self.threshold, duration, merge_gap_s=REPORT_MERGE_GAP_S,
-                                      min_region_s=REPORT_MIN_REGION_S),
-            duration=duration, frame_scores=scores20,
-        )
+        is_fake = clip >= self.threshold
+        regions = scores_to_regions(scores20, self.frame_threshold, duration, merge_gap_s=REPORT_MERGE_GAP_S,
+                                    min_region_s=REPORT_MIN_REGION_S) if is_fake else []
+        return Detection(file=name, score=clip, is_fake=is_fake, regions=regions, duration=duration,
+                         frame_scores=scores20)
 
     def detect_file(self, path: str | Path) -> Detection:
         """Read ``path`` at the model's rate (raises :class:`RejectedInput` for bad files) and detect."""
@@ -151,7 +184,8 @@ def format_table(detections: Iterable[Detection]) -> str:
     rows = [("file", "score", "decision", "fake regions (onset-offset s @score)")]
     for d in detections:
         regions = ", ".join(f"{a:.2f}-{b:.2f}@{s:.2f}" for a, b, s in d.regions) or "-"
-        rows.append((d.file, f"{d.score:.3f}", "FAKE" if d.is_fake else "real", regions))
+        decision = "FAKE" if d.is_fake else ("real (silent)" if d.silent else "real")
+        rows.append((d.file, f"{d.score:.3f}", decision, regions))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join(
         "  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].ljust(widths[2]), r[3]]) for r in rows
@@ -159,7 +193,7 @@ def format_table(detections: Iterable[Detection]) -> str:
 
 
 def run_detect(
-    paths: Sequence[str | Path], ckpt_dir: str | Path, threshold: float = 0.5, as_json: bool = False,
+    paths: Sequence[str | Path], ckpt_dir: str | Path, threshold: float | None = None, as_json: bool = False,
     device: str = "auto", out: TextIO | None = None, err: TextIO | None = None,
 ) -> int:
     """``fakesound detect``: print each file's result (table or JSON list); bad files get a one-line error

@@ -18,7 +18,13 @@ def train_job(request: TrainRequest) -> dict[str, Any]:
 def benchmark_job(request: BenchmarkRequest) -> dict[str, Any]:
     """Benchmark as ``request`` says; returns the results written to ``out/results.json``."""
     import detector
+    from detector.benchmark import DEFAULT_CONDITIONS
 
+    conditions = [c for spec in request.conditions for c in spec.split(",") if c]
+    if conditions == ["default"]:
+        conditions = list(DEFAULT_CONDITIONS)
     return detector.run_benchmark(request.checkpoints or [], request.manifests or [], request.out,
                                   threshold=request.threshold, n_boot=request.n_boot, device=request.device,
-                                  human_answers=request.human_answers or (), audio_root=request.audio_root)
+                                  human_answers=request.human_answers or (), audio_root=request.audio_root,
+                                  split=request.split, conditions=conditions, probes=request.probes,
+                                  protocol=request.protocol)

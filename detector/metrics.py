@@ -77,6 +77,27 @@ def eer(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray
     return float(fpr[i - 1] + alpha * (fpr[i] - fpr[i - 1]))
 
 
+def choose_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray, rule: str) -> float:
+    """A clip-decision threshold (fake when ``score >= threshold``) from labelled scores.
+
+    ``rule`` is ``"eer"`` (the operating point nearest equal error: smallest max(FPR, FNR)) or ``"fpr:X"`` (the
+    most sensitive point whose false-positive rate is at most X). The threshold is placed half-way between that
+    point's score and the next lower distinct score, so it does not sit on a validation clip's score.
+    """
+    fpr, fnr, thr = det_curve(labels, scores)
+    if rule == "eer":
+        j = int(np.argmin(np.maximum(fpr, fnr)))
+    elif rule.startswith("fpr:"):
+        target = float(rule[4:])
+        j = int(np.flatnonzero(fpr <= target + 1e-12)[-1])
+    else:
+        raise ValueError(f"threshold rule {rule!r}: use 'eer' or 'fpr:X' (e.g. fpr:0.05)")
+    if j == 0:  # even the highest score is to be called real
+        return float((thr[1] + 1.0) / 2)
+    below = thr[j + 1] if j + 1 < len(thr) else 0.0
+    return float((thr[j] + below) / 2)
+
+
 def roc_auc(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:
     """Area under the ROC curve (Mann-Whitney U; ties count one half)."""
     y, s = _as_arrays(labels, scores)

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from detector.config import TrainConfig
 from detector.data import CropDataset, FeatureDataset, collate, load_corpus, split_records
-from detector.evaluate import compute_metrics, json_safe, predict_records, selection_score
+from detector.evaluate import compute_metrics, decide_threshold, json_safe, predict_records, selection_score
 from detector.frontends import CachableFrontend
 from detector.frontends.base import trainables_to_float32
 from detector.inference import Detector
@@ -128,12 +128,15 @@ def train_step(
     return {"loss": float(loss.detach()), **terms}
 
 
-def validate(model: DetectorModel, records: list[ClipRecord], root: Path, cfg: TrainConfig, device) -> dict[str, Any]:
+def validate(
+    model: DetectorModel, records: list[ClipRecord], root: Path, cfg: TrainConfig, device
+) -> tuple[dict, list]:
+    """Validation metrics and the predictions they came from (the stored threshold is chosen on them)."""
     detector = Detector(model, cfg.threshold, device)
     preds, errors = predict_records(detector, records, root)
     if errors:
         raise ValueError(f"validation audio unreadable: {errors[0]}")
-    return compute_metrics(preds, cfg.threshold, n_boot=0)
+    return compute_metrics(preds, cfg.threshold, n_boot=0), preds
 
 
 def uses_cached_features(model: DetectorModel, cfg: TrainConfig) -> bool:
@@ -217,7 +220,7 @@ def train(
             scheduler.step()
             losses.append(terms["loss"])
             bar.set_postfix(loss=f"{terms['loss']:.3f}")
-        val = validate(model, val_recs, corpus_dir, cfg, device)
+        val, val_preds = validate(model, val_recs, corpus_dir, cfg, device)
         score = selection_score(val)
         elapsed += time.perf_counter() - t0
         row = {
@@ -229,8 +232,9 @@ def train(
         if cfg.progress:
             tqdm.write(json.dumps(json_safe(row)))
         if score > best:
-            best, best_val = score, {**row, "metrics": val}
-            save_model(model, out_dir, extra)
+            decision = decide_threshold(val_preds, cfg.threshold_rule)
+            best, best_val = score, {**row, "metrics": val, "decision": decision}
+            save_model(model, out_dir, {**extra, "decision": decision})
         with atomic_path(state_path) as tmp:
             torch.save(
                 {

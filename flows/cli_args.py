@@ -47,7 +47,8 @@ def add_request_options(parser: argparse.ArgumentParser, request_cls: type, comm
     """One option per field of ``request_cls`` offered by ``command``; ``--help`` shows each default."""
     hints = typing.get_type_hints(request_cls)
     for f in request_fields(request_cls, command):
-        kwargs: dict[str, Any] = {"help": f.metadata.get("help", ""), "dest": f.name}
+        help_text = f.metadata.get("help", "").replace("%", "%%")  # argparse %-formats help ("95 % CIs")
+        kwargs: dict[str, Any] = {"help": help_text, "dest": f.name}
         kind, literal = _plain_type(hints[f.name])
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             kwargs["required"] = True

@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", required=True, help="CKPT_DIR written by `fakesound train`")
     p.add_argument("--json", action="store_true", help="print JSON (one object per file)")
     p.add_argument("--threshold", type=float, default=BenchmarkRequest.threshold,
-                   help="clip decision threshold on the fake score")
+                   help="clip decision threshold (unset: the one chosen on validation and stored in the checkpoint)")
     p.add_argument("--device", default=BenchmarkRequest.device, help="auto, cpu, cuda, cuda:1")
     p.set_defaults(handler=_detect)
 

@@ -54,11 +54,11 @@ def train_detector(corpus: str, out: str, model: Backend = T.model, frontend: st
                    freeze_frontend: bool = T.freeze_frontend, epochs: int = T.epochs, seed: int = T.seed,
                    batch_size: int = T.batch_size, lr: float = T.lr, augment: bool = T.augment,
                    resume: bool = T.resume, holdout_manipulation: str | None = T.holdout_manipulation,
-                   device: Device = T.device) -> dict[str, Any]:
+                   threshold_rule: str = T.threshold_rule, device: Device = T.device) -> dict[str, Any]:
     """Train a detector on a corpus folder; publishes the per-epoch history as a table artifact."""
     request = TrainRequest(corpus=corpus, out=out, model=model, frontend=frontend, freeze_frontend=freeze_frontend,
                            epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, augment=augment, resume=resume,
-                           holdout_manipulation=holdout_manipulation, device=device)
+                           holdout_manipulation=holdout_manipulation, threshold_rule=threshold_rule, device=device)
     if not _in_flow():
         return train_task.fn(request)
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -103,20 +103,25 @@ def _watch_training(future: Any, request: TrainRequest, every_s: float = WATCH_E
 @flow(name="benchmark-detector")
 def benchmark_detector(out: str, checkpoints: list[str] | None = B.checkpoints,
                        manifests: list[str] | None = B.manifests, human_answers: list[str] | None = B.human_answers,
-                       threshold: float = B.threshold, n_boot: int = B.n_boot,
-                       device: Device = B.device, audio_root: str | None = B.audio_root) -> dict[str, Any]:
+                       threshold: float | None = B.threshold, n_boot: int = B.n_boot,
+                       device: Device = B.device, audio_root: str | None = B.audio_root, split: str = B.split,
+                       conditions: list[str] = B.conditions, probes: bool = B.probes,
+                       protocol: str = B.protocol) -> dict[str, Any]:
     """Evaluate checkpoints on test manifests and/or listening-test answer files ("humans" rows); publishes
     results.md, the table and the figures as artifacts."""
     request = BenchmarkRequest(out=out, checkpoints=checkpoints, manifests=manifests, human_answers=human_answers,
-                               threshold=threshold, n_boot=n_boot, device=device, audio_root=audio_root)
+                               threshold=threshold, n_boot=n_boot, device=device, audio_root=audio_root,
+                               split=split, conditions=list(conditions), probes=probes, protocol=protocol)
     results = _run(benchmark_task, request)
     if _in_flow():
         from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
         create_markdown_artifact(markdown=(Path(out) / "results.md").read_text(), key=artifact_key("benchmark", out))
         create_table_artifact(
-            table=[{"checkpoint": r["checkpoint"], "manifest": r["manifest"], "split": r["split"], "group": r["group"],
-                    **{k: r["metrics"][k]["value"] for k in ("eer", "auc", "seg_f1_1s", "seg_f1_20ms", "event_f1")}}
+            table=[{"system": r["system"], "manifest": r["manifest"], "split": r["split"],
+                    "condition": r["condition"], "group": r["group"],
+                    **{k: r["metrics"].get(k, {}).get("value")
+                       for k in ("eer", "auc", "fpr", "seg_f1_1s", "seg_f1_20ms", "event_f1")}}
                    for r in results["rows"]],
             key=artifact_key("benchmark-table", out),
         )

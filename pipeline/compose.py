@@ -4,6 +4,12 @@ Each clip lays one background recording under 1-3 foreground events at seeded, n
 onsets on the 40 ms grid. The caption is built from the recordings' caption phrases, and the
 event times are written as phrase-level grounding results, so the demo has ground truth to
 ground on. Composition is deterministic in (kit, seed, clip index).
+
+With ``histories`` (the default) each composed clip then goes through a seeded recording history
+(:func:`pipeline.conditions.draw_history`: band limit 4/8/11/16 kHz or full band, resampling, mono
+downmix, MP3/Vorbis/Opus, DC) and a drawn level (peak -30..-1 dBFS; 3 % near-silent at -60..-50 dBFS,
+1 % digital silence) *before* any fake is made, so a real clip and its fake share that history as AudioCaps
+reals and FakeSound fakes share YouTube's processing, and bandwidth or codec never tells them apart.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import numpy as np
 
 from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import quantize_pcm16, read_audio, write_audio
+from pipeline.conditions import apply_conditions, draw_history
 from pipeline.errors import EnvironmentProblem
 from pipeline.hashing import sha256_file
 from pipeline.manifest import REAL, ClipRecord, write_manifest
@@ -26,6 +33,9 @@ from pipeline.timemath import FAKESOUND_GRID_S, seconds_to_samples, snap_to_grid
 
 DEMO_RATE = 32000
 CLIP_SECONDS = 10.0
+#: Share of composed clips made near-silent (peak -60..-50 dBFS) and digitally silent.
+P_NEAR_SILENT = 0.03
+P_SILENT = 0.01
 
 
 @dataclass(frozen=True)
@@ -147,11 +157,13 @@ def demo_corpus_licenses(kit_dir: str | Path) -> str:
     return f"""# Licences and attribution — fakesound demo corpus
 
 Every clip of this corpus is derived from the recordings of fakesound's demo kit (`pipeline/demo_kit/` in the
-fakesound package), which are themselves modified excerpts of sounds from 0 A.D. (Wildfire Games) and Minetest
-Game:
+fakesound package), which are themselves modified excerpts of sounds from 0 A.D. (Wildfire Games), Minetest
+Game and the Asterisk core sounds (speech prompts recorded by Allison Smith):
 
 * the **real clips** (`label` 0) are composed soundscapes, not field recordings: one kit background recording
-  with one to three kit event recordings mixed over it at seeded times and levels, at 32 kHz, 16-bit;
+  (nature, farm, music, crowds, telephone speech) with one to three kit event recordings mixed over it at seeded
+  times and levels, then passed through a seeded recording history (band limit, lossy codec, resampling, level;
+  recorded in each source's `extra`), at 32 kHz, 16-bit;
 * the **fake clips** (`label` 1) are real clips with one region replaced (a stretch of another kit recording
   spliced in, a kit event added, or the region resynthesised by a vocoder).
 
@@ -177,10 +189,27 @@ def write_demo_licenses(out_dir: str | Path, kit_dir: str | Path) -> Path:
     return path
 
 
+def apply_history(mix: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """``mix`` after a drawn recording history and level (see the module docstring), and what was drawn."""
+    history = draw_history(rng, DEMO_RATE)
+    out = apply_conditions(mix, DEMO_RATE, history, rng)
+    draw = rng.random()
+    if draw < P_SILENT:
+        return np.zeros_like(out), {"history": history, "level": "silent"}
+    peak_db = float(rng.uniform(-60, -50) if draw < P_SILENT + P_NEAR_SILENT else rng.uniform(-30, -1))
+    peak = float(np.max(np.abs(out)))
+    if peak > 0:
+        out = out * np.float32(10 ** (peak_db / 20) / peak)
+    return quantize_pcm16(out), {"history": history, "peak_dbfs": round(peak_db, 2)}
+
+
 def compose_demo_sources(
-    out_dir: str | Path, num_sources: int, seed: int, kit_dir: str | Path | None = None
+    out_dir: str | Path, num_sources: int, seed: int, kit_dir: str | Path | None = None, histories: bool = True
 ) -> tuple[Path, Path]:
     """Write ``num_sources`` composed clips, a source manifest and phrase-level grounding.
+
+    ``histories``: each clip goes through a drawn recording history and level (module docstring), recorded in
+    its ``extra``; False keeps the kit's clean, full-band mixes.
 
     Returns (source manifest path, grounding JSON path). Audio goes to ``out_dir/audio``, with a
     ``LICENSES.md`` beside it (the clips are CC BY-SA 3.0 adaptations).
@@ -192,6 +221,9 @@ def compose_demo_sources(
     for i in range(num_sources):
         clip_id = f"demo{seed:03d}_{i:05d}"
         mix, caption, events, bg = compose_clip(i, kit, audio, seed)
+        processing: dict = {}
+        if histories:
+            mix, processing = apply_history(mix, np.random.default_rng([seed, i, 1]))
         path = write_audio(out_dir / "audio" / f"{clip_id}.flac", mix, DEMO_RATE)
         records.append(
             ClipRecord(
@@ -204,7 +236,7 @@ def compose_demo_sources(
                 duration=len(mix) / DEMO_RATE,
                 sha256=sha256_file(path),
                 seed=seed,
-                extra={"background": bg, "events": [e.__dict__ for e in events]},
+                extra={"background": bg, "events": [e.__dict__ for e in events], **processing},
             )
         )
         grounding[clip_id] = [{"phrase": e.phrase, "segments": [[e.onset, e.offset]]} for e in events]
@@ -215,5 +247,5 @@ def compose_demo_sources(
     return manifest, grounding_path
 
 
-__all__ = ["CLIP_SECONDS", "DEMO_RATE", "DEMO_SOURCE_ID", "FAKESOUND_GRID_S", "compose_clip", "compose_demo_sources",
-           "demo_corpus_licenses", "read_kit", "write_demo_licenses"]
+__all__ = ["CLIP_SECONDS", "DEMO_RATE", "DEMO_SOURCE_ID", "FAKESOUND_GRID_S", "apply_history", "compose_clip",
+           "compose_demo_sources", "demo_corpus_licenses", "read_kit", "write_demo_licenses"]

@@ -35,6 +35,7 @@ import numpy as np
 from pipeline import corpus
 from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import quantize_pcm16, read_audio, resample, write_audio
+from pipeline.conditions import shape_change
 from pipeline.errors import EnvironmentProblem, FakesoundError, RejectedInput, Rejection
 from pipeline.fakesound_format import fakesound_audio_id
 from pipeline.hashing import config_hash, sha256_file
@@ -42,7 +43,7 @@ from pipeline.interfaces import Donor, Recipe, Regenerator, RegionRequest, Regio
 from pipeline.manifest import FAKE, ClipRecord, read_manifest
 from pipeline.requests import BuildRequest
 from pipeline.seeding import keyed_int
-from pipeline.splice import fit_length, splice
+from pipeline.splice import altered_span, fit_length, splice
 from pipeline.timemath import Segment, ceil_to_grid, segment_to_samples, snap_to_grid
 
 #: What weight-free recipes run on, whatever the device asked for (numpy on the CPU).
@@ -249,9 +250,14 @@ def write_pair(prep: _Prepared, result: RegionResult, ctx: BuildContext) -> list
     if region != prep.request.region:  # splice only the altered span: the rest stays bit-identical
         first, last = segment_to_samples(region, rate)
         insert = insert[first - start : last - start]
+    history = job.source.extra.get("history") or []  # a composed source's recording history (demo)
+    if history:  # what the backend brought in carries the clip's band limit and codec
+        first, last = segment_to_samples(region, rate)
+        insert = shape_change(prep.audio[first:last], insert, rate, history)
     settings = recipe.splice
     fake = quantize_pcm16(splice(prep.audio, insert, region, rate, crossfade_ms=settings.crossfade_ms,
                                  loudness_match=settings.loudness_match))
+    region = altered_span(prep.audio, fake, region, rate, recipe.region.grid_s)  # no label edge identical to real
     fake_id = fakesound_audio_id(job.source.id, region)
     common = {
         "source_id": job.source.id, "split": job.split, "caption": job.source.caption, "sample_rate": rate,

@@ -19,6 +19,10 @@ from pipeline.timemath import Segment
 REAL_ONSET_OFFSET = "0_0"
 
 
+#: FakeSound JSON does not say how a fake was made.
+UNKNOWN_MANIPULATION = "unknown"
+
+
 def format_time(t: float) -> str:
     """Seconds as FakeSound writes them: Python's shortest float repr ("1.4", "4.0", "8.28")."""
     return repr(float(t))
@@ -62,7 +66,7 @@ def read_fakesound_json(path: str | Path, split: str | None = None) -> list[Clip
                     source_id=_source_of(entry["audio_id"], label, onset_offset),
                     split=split,
                     segments=parse_onset_offset(onset_offset),
-                    manipulation="inpainting" if label == FAKE else REAL_MANIPULATION,
+                    manipulation=UNKNOWN_MANIPULATION if label == FAKE else REAL_MANIPULATION,
                 )
             )
         except (KeyError, ValueError, TypeError) as err:

@@ -47,7 +47,11 @@ class RegionPolicy:
 
 @dataclass(frozen=True)
 class SpliceConfig:
-    """How regenerated audio goes back into the real clip (see :func:`pipeline.splice.splice`)."""
+    """How regenerated audio goes back into the real clip (see :func:`pipeline.splice.splice`).
+
+    ``crossfade_ms`` is the boundary treatment: 0 is FakeSound's hard splice; > 0 an equal-power crossfade of that
+    length laid inside the region at both seams (the outside stays bit-identical).
+    """
 
     crossfade_ms: float = 0.0
     loudness_match: bool = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.timemath import Segment, segment_to_samples
+from pipeline.timemath import Segment, ceil_to_grid, segment_to_samples, snap_to_grid
 
 MAX_LOUDNESS_GAIN_DB = 24.0
 
@@ -87,3 +87,22 @@ def splice_many(
     for insert, segment in zip(inserts, segments, strict=True):
         out = splice(out, insert, segment, sample_rate, **kwargs)  # type: ignore[arg-type]
     return out
+
+
+def altered_span(original: np.ndarray, fake: np.ndarray, region: Segment, sample_rate: int, grid_s: float) -> Segment:
+    """The labelled span of a fake: from the grid step holding its first sample that differs from ``original``
+    to the grid step after its last, inside ``region``; ``region`` itself when nothing differs.
+
+    Labels then never start or end on stretches identical to the real clip (an added event's leading
+    silence, a crossfade that returns to the original); identical stretches *inside* the span remain.
+    """
+    start, stop = segment_to_samples(region, sample_rate)
+    differs = np.flatnonzero(np.asarray(original[start:stop]) != np.asarray(fake[start:stop]))
+    if differs.size == 0:
+        return region
+    first = (start + int(differs[0])) / sample_rate
+    last = (start + int(differs[-1]) + 1) / sample_rate
+    steps_in = int(np.floor((first - region[0]) / grid_s + 1e-9))
+    onset = snap_to_grid(region[0] + max(0, steps_in) * grid_s, grid_s)
+    offset = min(region[1], ceil_to_grid(last, grid_s))
+    return (onset, offset) if offset > onset else region

@@ -15,6 +15,8 @@ class GenuineSpliceConfig:
     """``splice``: the region is replaced by a span of another real recording (looped with crossfades if short)."""
 
     tile_crossfade_s: float = 0.01
+    #: scale the spliced stretch to the RMS of the span it replaces, capped at the clip's peak (a level cue otherwise)
+    match_level: bool = False
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class AdditionConfig:
 
     snr_db: tuple[float, float] = (0.0, 10.0)
     cut_fade_s: float = 0.01
+    #: event peak at most the region's peak, mix never clipping (louder-than-anything additions are a level cue)
+    peak_limit: bool = False
 
     def __post_init__(self) -> None:
         low, high = (float(v) for v in self.snr_db)

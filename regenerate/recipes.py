@@ -134,7 +134,11 @@ _MATCHED = SpliceConfig(loudness_match=True)
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
-        Recipe("weight-free", backends=WEIGHT_FREE_BACKENDS),
+        # crossfaded seams, level-matched splices, additions under the clip's peak: a click, a level step or a
+        # clipped addition gives a fake away without any look at its content (the benchmark's probes measure it)
+        Recipe("weight-free", backends=WEIGHT_FREE_BACKENDS, splice=SpliceConfig(crossfade_ms=10.0),
+               genuine_splice=GenuineSpliceConfig(match_level=True),
+               addition=AdditionConfig(snr_db=(-5.0, 5.0), peak_limit=True)),
         Recipe("fakesound-train", backends=("audioldm2",), splice=_MATCHED, inpaint=AUDIOLDM2, audiosr=AudioSRConfig()),
         Recipe("fakesound-easy", backends=("audioldm2",), splice=_MATCHED, inpaint=AUDIOLDM2, audiosr=AudioSRConfig()),
         Recipe("fakesound-hard", backends=("audioldm2",), region=_UNBOUNDED, splice=_MATCHED, inpaint=AUDIOLDM2,

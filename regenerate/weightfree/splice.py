@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from pipeline.splice import match_loudness
 from regenerate.base import Donor, RegionRequest, RegionResult, SingleRegenerator
 from regenerate.configs import GenuineSpliceConfig
 from regenerate.weightfree.common import DonorPool, region_span, request_rng, tile_crossfaded
@@ -16,8 +17,10 @@ class GenuineSpliceRegenerator(SingleRegenerator):
 
     Donors at least as long as the region are preferred; the stretch is then the donor's samples
     (at the request's rate) verbatim. Only when every donor is shorter is one looped, with
-    equal-power crossfades of ``tile_crossfade_s`` at the joins. No level change is made here
-    (loudness matching is the splicer's job).
+    equal-power crossfades of ``tile_crossfade_s`` at the joins. With ``match_level`` the stretch is scaled to
+    the RMS of the span it replaces (limits as :func:`pipeline.splice.match_loudness`), and no higher than the
+    clip's peak: a donor left at its own recording level, or a louder transient, is a level cue that gives the fake
+    away without any look at its content.
     """
 
     manipulation = "splice"
@@ -40,6 +43,11 @@ class GenuineSpliceRegenerator(SingleRegenerator):
         else:
             offset = int(rng.integers(len(source) - length + 1))
             audio = source[offset : offset + length].copy()
+        if self.config.match_level:
+            audio = match_loudness(audio, request.audio[start:stop])
+            ceiling, peak = float(np.max(np.abs(request.audio))), float(np.max(np.abs(audio)))
+            if peak > ceiling > 0:  # nor may a transient in the donor raise the clip's peak
+                audio = (audio * np.float32(ceiling / peak)).astype(np.float32)
         info = {
             "donor_id": donor.id,
             "donor_offset_s": round(offset / rate, 6),

@@ -39,3 +39,16 @@ def test_building_the_parser_imports_no_torch_and_no_model_code():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['detector', 'detector.config']"
+
+
+def test_benchmark_and_train_help_render(capsys):
+    """Request help texts may contain "%" ("95 % CIs"): argparse must not choke on them."""
+    import pytest
+
+    from flows.cli_detector import main as detector_main
+
+    for command in ("benchmark", "train"):
+        with pytest.raises(SystemExit) as exit_info:
+            detector_main([command, "--help"])
+        assert exit_info.value.code == 0
+    assert "95 % CIs" in capsys.readouterr().out

@@ -60,10 +60,28 @@ def test_cli_detect_table_json_and_bad_files(tiny_ckpt, tiny_corpus, tmp_path, c
     results = json.loads(out)
     assert [r["file"] for r in results] == [str(good), str(other_rate)]
     for r in results:
-        assert set(r) == {"file", "score", "is_fake", "regions"} and 0 <= r["score"] <= 1
+        assert set(r) == {"file", "score", "is_fake", "regions", "silent"} and 0 <= r["score"] <= 1
         assert all(len(x) == 3 and x[0] < x[1] for x in r["regions"])
+        assert r["is_fake"] or not r["regions"]  # regions only for clips called fake
     rc = main(["detect", str(good), "--checkpoint", str(tiny_ckpt), "--threshold", "0.0"])
     out, _ = capsys.readouterr()
     assert rc == 0 and "FAKE" in out and str(good) in out and "0.00-2.00" in out
     assert main(["detect", str(broken), str(tmp_path), "--checkpoint", str(tiny_ckpt)]) == 2  # nothing could be read
     assert "is a directory, not an audio file" in capsys.readouterr().err
+    rc = main(["detect", str(good), "--checkpoint", str(tiny_ckpt), "--threshold", "1.01", "--json"])
+    (only,) = json.loads(capsys.readouterr().out)
+    assert not only["is_fake"] and only["regions"] == []
+
+
+def test_stored_threshold_and_silence(tiny_ckpt, tmp_path):
+    from detector.inference import Detector, stored_threshold
+    from detector.model import read_config
+
+    decision = read_config(tiny_ckpt)["decision"]
+    assert decision["rule"] == "fpr:0.05" and 0 < decision["threshold"] < 1 and decision["val_fpr"] <= 0.05
+    detector = Detector.from_checkpoint(tiny_ckpt, device="cpu")
+    assert detector.threshold == stored_threshold(tiny_ckpt) == decision["threshold"]
+    silent = detector.detect_wave(np.zeros(8000 * 3, dtype=np.float32))
+    assert silent.silent and not silent.is_fake and silent.score == 0.0 and len(silent.frame_scores) == 150
+    quiet = detector.detect_wave(np.full(8000 * 3, 1 / 32768, dtype=np.float32))  # one 16-bit step: judged
+    assert not quiet.silent

@@ -140,3 +140,20 @@ def test_bootstrap_ci_is_seeded_and_brackets_the_estimate():
     assert a == b and a != c
     point = M.eer(labels, scores)
     assert a[0] < point < a[1] and a[1] - a[0] < 0.3
+
+
+def test_choose_threshold_rules():
+    from detector.metrics import choose_threshold
+
+    labels = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]
+    scores = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.65, 0.85, 0.92, 0.99]
+    t = choose_threshold(labels, scores, "fpr:0.1")  # at most 1 of 10 reals at or above t
+    assert 0.9 < t <= 0.92 + 1e-12 and sum(s >= t for s, y in zip(scores, labels, strict=True) if y == 0) == 1
+    t0 = choose_threshold(labels, scores, "fpr:0.0")
+    assert 0.95 < t0 < 0.99
+    te = choose_threshold(labels, scores, "eer")
+    fpr = np.mean([s >= te for s, y in zip(scores, labels, strict=True) if y == 0])
+    fnr = np.mean([s < te for s, y in zip(scores, labels, strict=True) if y == 1])
+    assert max(fpr, fnr) <= 0.25
+    with pytest.raises(ValueError, match="threshold rule"):
+        choose_threshold(labels, scores, "youden")

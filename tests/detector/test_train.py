@@ -105,3 +105,17 @@ def test_cached_features_match_the_waveform_path(tiny_corpus):
     codec = tiny_train_config(augment=AugmentConfig(p_mulaw=0.5))
     assert not uses_cached_features(model, codec)
     assert isinstance(make_dataset(model, model.config, codec, records, tiny_corpus), CropDataset)
+
+
+def test_cached_features_carry_recording_history_variants(tiny_corpus):
+    from detector.augment import AugmentConfig
+    from detector.data import FeatureDataset
+
+    model = build_model(tiny_detector_config()).eval()
+    records = [r for r in load_corpus(tiny_corpus) if r.split == "train"][:2]
+    aug = AugmentConfig(p_gain=0, p_noise=0, p_history=1.0, cached_histories=2)
+    ds = FeatureDataset(records, tiny_corpus, model.frontend, window_s=2.0, augment=aug, seed=0)
+    assert [len(v) for v in ds.histories] == [2, 2]
+    feats, _, _ = ds[0]
+    assert any(np.allclose(feats[: len(v)], v.numpy()[: len(feats)]) for v in ds.histories[0])
+    assert not np.allclose(feats[: len(ds.feats[0])], ds.feats[0].numpy()[: len(feats)])

@@ -30,6 +30,18 @@ def test_demo_command_builds_every_split_and_manipulation(tmp_path, capsys):
         changed = np.flatnonzero(real != made)
         assert changed.min() >= start and stop - 3200 <= changed.max() < stop
         assert fake.extra["donor_id"].startswith("ev_")
+    identical = labelled = 0
+    for fake in (r for r in records if r.label == 1):
+        # honest spans: the first and the last labelled 40 ms step each hold a sample that differs from the real
+        real, _ = read_audio(tmp_path / "demo" / f"audio/{fake.split}/{fake.source_id}.wav")
+        made, _ = read_audio(tmp_path / "demo" / fake.audio_path)
+        start, stop = (round(t * 32000) for t in fake.segments[0])
+        changed = np.flatnonzero(real != made)
+        assert start <= changed.min() < start + 1280 and stop - 1280 <= changed.max() < stop, fake.id
+        frames = [(i, min(i + 640, stop)) for i in range(start, stop, 640)]  # 20 ms frames of the label
+        identical += sum(np.array_equal(real[i:j], made[i:j]) for i, j in frames)
+        labelled += len(frames)
+    assert identical <= 0.05 * labelled  # labelled frames really differ from the real clip (an event's gaps aside)
     assert (tmp_path / "demo" / "LICENSES.md").read_text().startswith("# Licences")
     assert json.loads((tmp_path / "demo" / "summary.json").read_text())["clips"] == 24
 

@@ -17,7 +17,7 @@ def test_benchmark_puts_humans_in_results_and_exports_csv(corpus, tmp_path):
     out = tmp_path / "bench"
     results = run_benchmark([], [], out, n_boot=50, progress=False, human_answers=[db])
     md = (out / "results.md").read_text()
-    assert "| humans | manifest.jsonl | train | all | 2/2 | 50.0" in md
+    assert "| humans | manifest.jsonl | train | clean | all | 0.500 | 2/2 | 50.0" in md
     row = next(r for r in json.loads((out / "results.json").read_text())["rows"] if r["group"] == "all")
     assert row["checkpoint"] == "humans" and row["metrics"]["seg_f1_1s"]["value"] == pytest.approx(0.5)
     assert results["humans"][str(db)]["participants"] == {"1": 0.5}

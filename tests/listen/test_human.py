@@ -35,9 +35,9 @@ def test_scores_match_hand_computation(corpus, tmp_path):
 def test_marked_regions_become_frames(corpus, tmp_path):
     scripted_answers(corpus, tmp_path / "a.sqlite")
     first, missed, _, false_alarm = (answer_prediction(a) for a in read_human_answers(tmp_path / "a.sqlite"))
-    assert first.estimated == [(0.2, 0.4)] and first.frame_scores.sum() == 10 and len(first.frame_scores) == 25
-    assert missed.estimated == [] and not missed.frame_scores.any()
-    assert false_alarm.estimated == [(0.1, 0.3)]
+    assert first.estimated() == [(0.2, 0.4)] and first.frame_scores.sum() == 10 and len(first.frame_scores) == 25
+    assert missed.estimated() == [] and not missed.frame_scores.any()
+    assert false_alarm.estimated() == [(0.1, 0.3)]
 
 
 def test_eer_left_out_without_confidences(corpus, tmp_path):

@@ -66,3 +66,18 @@ def test_splice_rejects_wrong_lengths_and_ranges(real_clip):
         splice(clip, np.zeros(rate * 2, np.float32), (9.0, 11.0), rate)
     with pytest.raises(ValueError, match="empty"):
         splice(clip, np.zeros(0, np.float32), (1.0, 1.0), rate)
+
+
+def test_altered_span_trims_identical_edges_to_the_grid():
+    from pipeline.splice import altered_span
+
+    rate = 1000
+    real = np.linspace(-0.5, 0.5, 4000, dtype=np.float32)
+    fake = real.copy()
+    fake[1234:2345] += 0.1  # changed 1.234-2.345 s inside the region 1.0-3.0 s
+    assert altered_span(real, fake, (1.0, 3.0), rate, 0.04) == (1.2, 2.36)
+    assert altered_span(real, real, (1.0, 3.0), rate, 0.04) == (1.0, 3.0)  # nothing changed: region kept
+    fake2 = real.copy()
+    fake2[1000] += 0.1
+    fake2[2999] += 0.1
+    assert altered_span(real, fake2, (1.0, 3.0), rate, 0.04) == (1.0, 3.0)

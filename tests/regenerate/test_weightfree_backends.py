@@ -169,3 +169,27 @@ def test_create_and_recipe(donors, clip):
     for name in ("splice", "addition"):
         with pytest.raises(RejectedInput, match="no donor clips"):
             weightfree.create(name, [])
+
+
+def test_splice_can_match_the_level_of_the_replaced_span(donors, clip):
+    from pipeline.splice import rms
+    from regenerate.configs import GenuineSpliceConfig
+
+    matched = weightfree.create("splice", donors, GenuineSpliceConfig(match_level=True)).regenerate(request(clip))
+    start, stop = span()
+    assert abs(rms(matched.audio) / rms(clip[start:stop]) - 1) < 1e-3
+    # a steady tone (crest 3 dB): any real donor matched to its RMS would peak above it; the cap holds the peak
+    tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(len(clip)) / ODD_RATE)).astype(np.float32)
+    capped = weightfree.create("splice", donors, GenuineSpliceConfig(match_level=True)).regenerate(request(tone))
+    assert np.max(np.abs(capped.audio)) <= 0.1 + 1e-6 and rms(capped.audio) < rms(tone[start:stop]) * 0.99
+
+
+def test_addition_peak_limit_caps_at_the_region_peak_without_silencing(donors, clip):
+    loud = weightfree.create("addition", donors, AdditionConfig(snr_db=(20.0, 20.0), peak_limit=True))
+    result = loud.regenerate(request(clip))
+    start, stop = span()
+    added = result.audio.astype(np.float64) - clip[start:stop]
+    assert np.max(np.abs(added)) <= np.max(np.abs(clip[start:stop])) * (1 + 1e-5) and result.info["snr_db"] < 20.0
+    assert np.max(np.abs(result.audio)) < 1.0 and np.max(np.abs(added)) > 0.1 * np.max(np.abs(clip[start:stop]))
+    free = weightfree.create("addition", donors, AdditionConfig(snr_db=(20.0, 20.0))).regenerate(request(clip))
+    assert np.max(np.abs(free.audio)) > np.max(np.abs(clip)) and free.info["snr_db"] == 20.0

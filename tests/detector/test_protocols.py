@@ -1,0 +1,90 @@
+"""``--protocol fakesound`` against a transcription of FakeSound's evaluation loop run through sed_eval itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detector.evaluate import ClipPrediction
+from detector.protocols import fakesound_events, fakesound_protocol
+
+
+def _pred(clip_id, label, segments, active_frames, n=500, value=0.9):
+    scores = np.full(n, 0.1, dtype=np.float32)
+    for a, b in active_frames:
+        scores[a:b] = value
+    return ClipPrediction(clip_id, label, "x" if label else "real", "test", segments, 0.0, [], scores)
+
+
+def _cases():
+    return [
+        _pred("real_quiet", 0, [], []),                                  # (0,0) vs (0,0): an event TP
+        _pred("real_alarm", 0, [], [(100, 130)]),                        # false alarm
+        _pred("fake_missed", 1, [(2.0, 4.0)], []),                       # (0,0) estimate: an event FP
+        _pred("fake_hit", 1, [(8.28, 9.96)], [(414, 498)]),              # float edges: 414 * 0.02
+        _pred("fake_partial", 1, [(1.0, 3.0)], [(40, 70), (90, 160)]),
+        _pred("fake_float", 1, [(0.7, 1.9)], [(35, 95)]),                 # 35 * 0.02 = 0.7000000000000001
+        _pred("fake_long", 1, [(9.0, 11.0)], [(450, 560)], n=600),       # frames past 10 s are not seen
+        _pred("fake_tie", 1, [(5.0, 6.0)], [(250, 300)], value=0.5),     # == threshold is not active (strict >)
+        _pred("dup", 1, [(3.0, 4.0)], [(150, 200)]),                     # the same id twice: merged per file
+        _pred("dup", 0, [], [(10, 20)]),
+    ]
+
+
+def _transcribed_fakesound(preds, threshold=0.5):
+    """FakeSound's inference loop and calculate_sed_metric, re-written from reading them: binarise with a strict
+    threshold, runs times 0.02 (or one (0, 0) estimate), (0, 0) references for reals, dcase_util containers
+    filtered per unique file, sed_eval segment (1 s, 0.02 s) and event (0.25 s collar) metrics."""
+    sed_eval = pytest.importorskip("sed_eval")
+    dcase_util = pytest.importorskip("dcase_util")
+    ref_list, pred_list, correct = [], [], 0
+    for p in preds:
+        prob = np.zeros(500)
+        prob[: min(500, len(p.frame_scores))] = p.frame_scores[:500]
+        active = (prob > threshold).astype(int)
+        correct += int((active.max() > threshold) == bool(p.label))
+        changes = np.logical_xor(active[1:], active[:-1]).nonzero()[0] + 1
+        if active[0]:
+            changes = np.r_[0, changes]
+        if active[-1]:
+            changes = np.r_[changes, active.size]
+        rows = changes.reshape(-1, 2)
+        if len(rows) == 0:
+            pred_list.append({"event_label": "fake", "onset": 0.0, "offset": 0.0, "filename": p.id})
+        for a, b in rows:
+            pred_list.append({"event_label": "fake", "onset": a * 0.02, "offset": b * 0.02, "filename": p.id})
+        refs = [(0, 0)] if p.label == 0 else p.segments
+        for a, b in refs:
+            ref_list.append({"event_label": "fake", "onset": float(a), "offset": float(b), "filename": p.id})
+    reference = dcase_util.containers.MetaDataContainer(ref_list)
+    estimated = dcase_util.containers.MetaDataContainer(pred_list)
+    labels = reference.unique_event_labels
+    seg1 = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=labels, time_resolution=1.0)
+    seg002 = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=labels, time_resolution=0.02)
+    event = sed_eval.sound_event.EventBasedMetrics(event_label_list=labels, t_collar=0.250)
+    for filename in reference.unique_files:
+        r, e = reference.filter(filename=filename), estimated.filter(filename=filename)
+        for metric in (seg1, seg002, event):
+            metric.evaluate(reference_event_list=r, estimated_event_list=e)
+    return {"acc": correct / len(preds), "seg_f1_1s": seg1.results_overall_metrics()["f_measure"]["f_measure"],
+            "seg_f1_20ms": seg002.results_overall_metrics()["f_measure"]["f_measure"],
+            "event_f1": event.results_overall_metrics()["f_measure"]["f_measure"]}
+
+
+def test_fakesound_protocol_matches_the_transcription():
+    preds = _cases()
+    ours, theirs = fakesound_protocol(preds), _transcribed_fakesound(preds)
+    for key, value in theirs.items():
+        assert ours[key] == pytest.approx(value, abs=1e-12), (key, ours[key], value)
+    assert 0 < ours["event_f1"] < 1 and 0 < ours["seg_f1_20ms"] < 1
+
+
+def test_fakesound_events_quirks():
+    scores = np.zeros(600, dtype=np.float32)
+    assert fakesound_events(scores) == [(0.0, 0.0)]
+    scores[35:498] = 0.9
+    scores[520:560] = 0.9  # after 10 s: not seen
+    (event,) = fakesound_events(scores)
+    assert event == (35 * 0.02, 498 * 0.02) and event[0] != 0.7  # unrounded (0.7000000000000001), as FakeSound
+    scores[:35] = 0.5  # equal to the threshold: inactive
+    assert fakesound_events(scores) == [event]
