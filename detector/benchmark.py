@@ -20,7 +20,7 @@ import numpy as np
 from detector.evaluate import POINT_METRICS, ClipPrediction, json_safe, metrics_by_group, predict_records
 from detector.inference import DEFAULT_THRESHOLD, FRAME_THRESHOLD, Detector
 from detector.probes import FLAG_EER, run_probes
-from detector.protocols import PROTOCOLS, fakesound_protocol
+from detector.protocols import PROTOCOLS, fakesound2_test_sets, paper_protocol
 from pipeline.atomic import atomic_write_text
 from pipeline.conditions import apply_condition, parse_condition
 from pipeline.fakesound_format import read_fakesound2_jsonl, read_fakesound_json, resolve_release_path
@@ -143,6 +143,21 @@ def results_markdown(rows: list[dict[str, Any]], probes: dict[str, dict] | None 
     return "\n".join(lines) + "\n"
 
 
+def paper_protocol_rows(protocol: str, system: str,
+                        sets: dict[tuple[str, str], list[ClipPrediction]]) -> list[dict[str, Any]]:
+    """A paper's numbers for one system's clean predictions keyed by (manifest, split): FakeSound scores each
+    split of each manifest; FakeSound2 scores each ``.jsonl`` test file and then its unions of files."""
+    if protocol == "ours" or not sets:
+        return []
+    groups = {(m, s or "-"): preds for (m, s), preds in sets.items()}
+    if protocol == "fakesound2":  # a FakeSound2 file's split is its stem, which names it in their unions
+        by_stem = {s if Path(m).stem == s else f"{m}:{s}": preds for (m, s), preds in sets.items()}
+        manifest_of = {s if Path(m).stem == s else f"{m}:{s}": (m, s or "-") for m, s in sets}
+        groups = {manifest_of.get(k, (k, "union")): v for k, v in fakesound2_test_sets(by_stem).items()}
+    return [{"system": system, "manifest": m, "split": s, "protocol": protocol, "metrics": paper_protocol(protocol, p)}
+            for (m, s), p in groups.items()]
+
+
 def protocol_markdown(rows: list[dict[str, Any]]) -> str:
     """The paper-protocol table (empty without ``--protocol``)."""
     if not rows:
@@ -220,6 +235,7 @@ def run_benchmark(
     protocol_rows: list[dict[str, Any]] = []
     for ckpt, name in zip(checkpoints, system_names(checkpoints), strict=True):
         detector = Detector.from_checkpoint(ckpt, threshold=threshold, device=device)
+        paper_sets: dict[tuple[str, str], list[ClipPrediction]] = {}
         systems.append({"system": name, "checkpoint": str(ckpt), "threshold": detector.threshold})
         for manifest, records in tests:
             root = audio_root if audio_root is not None else manifest.parent  # audio is read inside it only
@@ -239,13 +255,12 @@ def run_benchmark(
                         rows.append({"system": name, "checkpoint": str(ckpt), "manifest": manifest.name,
                                      "split": split_name or "-", "condition": condition, "group": group,
                                      "threshold": detector.threshold, "metrics": m})
-                if condition == "clean" and protocol == "fakesound":
+                if condition == "clean" and protocol != "ours":
                     for split_name in sorted({p.split for p in preds}):
-                        protocol_rows.append({"system": name, "manifest": manifest.name, "split": split_name or "-",
-                                              "protocol": protocol, "metrics": fakesound_protocol(
-                                                  [p for p in preds if p.split == split_name])})
+                        paper_sets[(manifest.name, split_name)] = [p for p in preds if p.split == split_name]
                 if condition == "clean" and len({p.label for p in preds}) == 2:
                     curves[f"{name} / {manifest.name}"] = ([p.label for p in preds], [p.score for p in preds])
+        protocol_rows += paper_protocol_rows(protocol, name, paper_sets)
     humans = {}
     for i, answers in enumerate(human_answers):
         from detector.human import score_answers_file

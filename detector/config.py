@@ -28,7 +28,7 @@ HF_DEFAULT_IDS = {
 }
 FRONTEND_NAMES = (*BUILTIN_FRONTENDS, "eat", *HF_DEFAULT_IDS, "hf:<id_or_path>")
 #: Evaluation protocols of ``fakesound benchmark --protocol`` (detector.protocols).
-PROTOCOLS = ("ours", "fakesound")
+PROTOCOLS = ("ours", "fakesound", "fakesound2")
 
 
 @dataclass

@@ -112,12 +112,14 @@ def write_fakesound_json(path: str | Path, records: Iterable[ClipRecord]) -> Pat
 
 
 def parse_fakesound2_segments(text: str) -> list[Segment]:
-    """``"a-b_c-d"`` -> ``[(a, b), (c, d)]``; ``"0-0"`` -> ``[]``."""
+    """``"a-b_c-d"`` -> ``[(a, b), (c, d)]``, every segment as written, zero-length ones too (FakeSound2's
+    evaluation scores them as reference events); an offset before its onset is an error."""
     segments = []
     for part in text.split("_"):
         onset, offset = (float(x) for x in part.split("-"))
-        if offset > onset:
-            segments.append((onset, offset))
+        if offset < onset:
+            raise ValueError(f"segment {part!r} ends before it starts")
+        segments.append((onset, offset))
     return segments
 
 
@@ -129,7 +131,8 @@ def _fakesound2_source(audio_id: str, filepath: str) -> str:
 
 
 def read_fakesound2_jsonl(path: str | Path, split: str = "test") -> list[ClipRecord]:
-    """Import a FakeSound2 test metadata file (multi-segment, ``fake_type``, ``model``)."""
+    """Import a FakeSound2 test metadata file (multi-segment, ``fake_type``, ``model``); the manipulation is its
+    ``fake_type`` (``unknown`` where that is empty). Reals get no segments (their ``onset_offset`` is ``"0-0"``)."""
     path = Path(path)
     records = []
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -148,7 +151,7 @@ def read_fakesound2_jsonl(path: str | Path, split: str = "test") -> list[ClipRec
                     source_id=_fakesound2_source(entry["audio_id"], entry["filepath"]),
                     split=split,
                     segments=parse_fakesound2_segments(entry["onset_offset"]) if label == FAKE else [],
-                    manipulation=REAL_MANIPULATION if label == REAL else fake_type,
+                    manipulation=REAL_MANIPULATION if label == REAL else (fake_type or UNKNOWN_MANIPULATION),
                     generator="" if entry.get("model") in (None, "None") else entry["model"],
                     caption=entry.get("target_caption", ""),
                     extra={k: v for k, v in entry.items() if k not in base},

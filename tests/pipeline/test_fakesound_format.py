@@ -68,3 +68,16 @@ def test_malformed_files_name_the_file(tmp_path):
     bad.write_text("not json")
     with pytest.raises(ValueError, match=r"bad\.json"):
         read_fakesound_json(bad)
+
+
+def test_fakesound2_keeps_zero_length_segments_and_the_fake_type(tmp_path):
+    meta = tmp_path / "mixed.jsonl"
+    meta.write_text('{"fake_type": "splice", "model": "manually", "audio_id": "a", "onset_offset": "1.0-2.5_4.0-4.0",'
+                    ' "filepath": "a.wav"}\n{"fake_type": "", "model": "x", "audio_id": "b", "onset_offset": "0-1",'
+                    ' "filepath": "b.wav"}\n', encoding="utf-8")
+    spliced, untyped = read_fakesound2_jsonl(meta)
+    assert spliced.segments == [(1.0, 2.5), (4.0, 4.0)] and spliced.manipulation == "splice"
+    assert untyped.manipulation == "unknown"
+    meta.write_text('{"fake_type": "add", "model": "m", "audio_id": "c", "onset_offset": "3-2", "filepath": "c.wav"}\n')
+    with pytest.raises(ValueError, match=r"mixed\.jsonl:1: .*ends before it starts"):
+        read_fakesound2_jsonl(meta)
