@@ -8,10 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from detector.benchmark import paper_protocol_rows
+from detector.benchmark import paper_protocol_rows, run_benchmark
 from detector.evaluate import ClipPrediction
 from detector.protocols import FAKESOUND2_TEST_SETS, fakesound2_events, fakesound2_protocol, fakesound2_test_sets
 from pipeline.fakesound_format import read_fakesound2_jsonl
+from pipeline.manifest import read_manifest
 
 # per file: (fake_type, audio_id, onset_offset, active frame runs, n frames, active value)
 FILES = {
@@ -139,3 +140,23 @@ def test_benchmark_rows_name_files_and_unions(tmp_path):
     assert named[("inpainting_inDomain", "union")] == 7 and named[("inDomain_all", "union")] == 15
     assert ("outDomain_all", "union") not in named and len(rows) == len(FILES) + 3
     assert paper_protocol_rows("ours", "sys", keyed) == []
+
+
+def test_benchmark_scores_fakesound2_files_with_their_protocol(tiny_ckpt, tiny_corpus, tmp_path):
+    records = [r for r in read_manifest(tiny_corpus / "manifest.jsonl") if r.split == "test"]
+    reals, fakes = [r for r in records if r.label == 0], [r for r in records if r.label == 1]
+    stems = FAKESOUND2_TEST_SETS["inpainting_inDomain"]
+    files = {"genuine": [("genuine", r, "0-0") for r in reals]}
+    for i, stem in enumerate(stems):
+        files[stem] = [("inpainting", r, "_".join(f"{a}-{b}" for a, b in r.segments)) for r in fakes[i::len(stems)]]
+    for stem, rows in files.items():
+        (tmp_path / f"{stem}.jsonl").write_text("".join(json.dumps(
+            {"fake_type": t, "model": "ldm2", "audio_id": r.id, "onset_offset": o, "filepath": r.audio_path}) + "\n"
+            for t, r, o in rows))
+    results = run_benchmark([tiny_ckpt], [tmp_path / f"{s}.jsonl" for s in files], tmp_path / "bench", n_boot=0,
+                            progress=False, probes=False, protocol="fakesound2", audio_root=tiny_corpus)
+    assert not results["errors"]
+    named = {(r["manifest"], r["split"]): r["metrics"]["n_clips"] for r in results["protocol_rows"]}
+    assert named[("inpainting_inDomain", "union")] == len(fakes) and named[("genuine.jsonl", "genuine")] == len(reals)
+    assert {r["group"] for r in results["rows"] if r["manifest"] == "inpainting_ldm2.jsonl"} == {"all", "inpainting"}
+    assert "fakesound2 protocol" in (tmp_path / "bench" / "results.md").read_text()
