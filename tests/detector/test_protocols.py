@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from paper_transcriptions import transcribed_regions, transcribed_sed_metric
 
 from detector.evaluate import ClipPrediction
 from detector.protocols import fakesound_events, fakesound_protocol
@@ -35,20 +36,13 @@ def _transcribed_fakesound(preds, threshold=0.5):
     """FakeSound's inference loop and calculate_sed_metric, re-written from reading them: binarise with a strict
     threshold, runs times 0.02 (or one (0, 0) estimate), (0, 0) references for reals, dcase_util containers
     filtered per unique file, sed_eval segment (1 s, 0.02 s) and event (0.25 s collar) metrics."""
-    sed_eval = pytest.importorskip("sed_eval")
-    dcase_util = pytest.importorskip("dcase_util")
     ref_list, pred_list, correct = [], [], 0
     for p in preds:
         prob = np.zeros(500)
         prob[: min(500, len(p.frame_scores))] = p.frame_scores[:500]
         active = (prob > threshold).astype(int)
         correct += int((active.max() > threshold) == bool(p.label))
-        changes = np.logical_xor(active[1:], active[:-1]).nonzero()[0] + 1
-        if active[0]:
-            changes = np.r_[0, changes]
-        if active[-1]:
-            changes = np.r_[changes, active.size]
-        rows = changes.reshape(-1, 2)
+        rows = transcribed_regions(active)
         if len(rows) == 0:
             pred_list.append({"event_label": "fake", "onset": 0.0, "offset": 0.0, "filename": p.id})
         for a, b in rows:
@@ -56,19 +50,7 @@ def _transcribed_fakesound(preds, threshold=0.5):
         refs = [(0, 0)] if p.label == 0 else p.segments
         for a, b in refs:
             ref_list.append({"event_label": "fake", "onset": float(a), "offset": float(b), "filename": p.id})
-    reference = dcase_util.containers.MetaDataContainer(ref_list)
-    estimated = dcase_util.containers.MetaDataContainer(pred_list)
-    labels = reference.unique_event_labels
-    seg1 = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=labels, time_resolution=1.0)
-    seg002 = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=labels, time_resolution=0.02)
-    event = sed_eval.sound_event.EventBasedMetrics(event_label_list=labels, t_collar=0.250)
-    for filename in reference.unique_files:
-        r, e = reference.filter(filename=filename), estimated.filter(filename=filename)
-        for metric in (seg1, seg002, event):
-            metric.evaluate(reference_event_list=r, estimated_event_list=e)
-    return {"acc": correct / len(preds), "seg_f1_1s": seg1.results_overall_metrics()["f_measure"]["f_measure"],
-            "seg_f1_20ms": seg002.results_overall_metrics()["f_measure"]["f_measure"],
-            "event_f1": event.results_overall_metrics()["f_measure"]["f_measure"]}
+    return {"acc": correct / len(preds), **transcribed_sed_metric(ref_list, pred_list)}
 
 
 def test_fakesound_protocol_matches_the_transcription():

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from paper_transcriptions import transcribed_regions, transcribed_sed_metric
 
 from detector.benchmark import paper_protocol_rows, run_benchmark
 from detector.evaluate import ClipPrediction
@@ -65,9 +66,6 @@ def _transcribed_fakesound2(rows, threshold=0.5):
     500 frames, contiguous regions as "on-off" text with times round(k * 0.02, 2) (or "0-0"), the metadata's
     onset_offset text as reference, both read back by splitting on "_" and "-", any-frame accuracy rounded to 4
     decimals, dcase_util containers filtered per unique file, sed_eval at 1 s, 0.02 s and 0.25 s collar."""
-    sed_eval = pytest.importorskip("sed_eval")
-    dcase_util = pytest.importorskip("dcase_util")
-
     def to_events(text, audio_id):
         return [{"event_label": "fake", "onset": float(p.split("-")[0]), "offset": float(p.split("-")[1]),
                  "filename": audio_id} for p in text.split("_")]
@@ -78,29 +76,11 @@ def _transcribed_fakesound2(rows, threshold=0.5):
         prob = np.concatenate([prob, np.zeros(500 - len(prob))])
         active = (prob > threshold).astype(float)
         correct += int((active.max() > threshold) == (fake_type != "genuine"))
-        changes = np.logical_xor(active[1:], active[:-1]).nonzero()[0] + 1
-        if active[0]:
-            changes = np.r_[0, changes]
-        if active[-1]:
-            changes = np.r_[changes, active.size]
-        regions = changes.reshape(-1, 2)
+        regions = transcribed_regions(active)
         text = "_".join(f"{round(a * 0.02, 2)}-{round(b * 0.02, 2)}" for a, b in regions) if len(regions) else "0-0"
         pred_list += to_events(text, audio_id)
         ref_list += to_events(onset_offset, audio_id)
-    reference = dcase_util.containers.MetaDataContainer(ref_list)
-    estimated = dcase_util.containers.MetaDataContainer(pred_list)
-    labels = reference.unique_event_labels
-    seg1 = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=labels, time_resolution=1.0)
-    seg002 = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=labels, time_resolution=0.02)
-    event = sed_eval.sound_event.EventBasedMetrics(event_label_list=labels, t_collar=0.250)
-    for filename in reference.unique_files:
-        r, e = reference.filter(filename=filename), estimated.filter(filename=filename)
-        for metric in (seg1, seg002, event):
-            metric.evaluate(reference_event_list=r, estimated_event_list=e)
-    return {"acc": round(correct / len(rows), 4),
-            "seg_f1_1s": seg1.results_overall_metrics()["f_measure"]["f_measure"],
-            "seg_f1_20ms": seg002.results_overall_metrics()["f_measure"]["f_measure"],
-            "event_f1": event.results_overall_metrics()["f_measure"]["f_measure"]}
+    return {"acc": round(correct / len(rows), 4), **transcribed_sed_metric(ref_list, pred_list)}
 
 
 def test_fakesound2_protocol_matches_the_transcription_per_file_and_union(tmp_path):
