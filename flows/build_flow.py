@@ -239,6 +239,7 @@ def build_fakesound(
     device: Device = R.device,
     chunk_size: int | None = R.chunk_size,
     workers: int = R.workers,
+    overwrite: bool = R.overwrite,
     task_runner: Literal["threads", "dask"] = "threads",
     dask_address: str | None = None,
 ) -> dict:
@@ -251,7 +252,8 @@ def build_fakesound(
                            guidance=guidance, audiosr=audiosr, audiosr_steps=audiosr_steps,
                            audiosr_config=audiosr_config, batch_size=batch_size,
                            n_candidates=n_candidates, clap=clap, device=device,
-                           chunk_size=chunk_size, workers=workers).absolute()
+                           chunk_size=chunk_size, workers=workers,
+                           overwrite=overwrite).absolute()
     resolved = recipe_for(request)  # unknown recipe or a setting that does not apply: refused before any task
     logger = get_run_logger()
     logger.info("building %s with %s (seed %d)", request.out, request.recipe, request.seed)
