@@ -170,7 +170,10 @@ class _Loaded:
     def regions(cls, ctx: BuildContext) -> RegionSource:
         """The context's region source, made once per process (an on-the-fly grounding model loads here)."""
         with cls._region_lock:
-            key = config_hash([ctx.grounding_path, ctx.recipe.region.__dict__, ctx.grounding, ctx.device])
+            grounding_sha = sha256_file(ctx.grounding_path) if ctx.grounding_path else None  # by content: a path
+            # can be rewritten (an overwritten demo corpus composes new grounding at the same place)
+            key = config_hash([ctx.grounding_path, grounding_sha, ctx.recipe.region.__dict__, ctx.grounding,
+                               ctx.device])
             if cls._regions is None or cls._regions[0] != key:
                 cls._regions = None  # release an old grounding model before loading another
                 source = ctx.stages.region_source(ctx.grounding_path, ctx.recipe.region, ctx.grounding, ctx.device)
