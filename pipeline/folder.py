@@ -35,6 +35,7 @@ IDENTITY = ".identity.json"
 UNWRITTEN_LOCK_S = 10.0
 #: Differing fields a refusal names (then "and N more").
 SHOWN_CHANGES = 4
+REPLACE = "use another folder, or --overwrite (flow: overwrite=True) to replace it"
 log = logging.getLogger(__name__)
 
 
@@ -182,10 +183,10 @@ def check_identity(out: Path, identity: Mapping[str, Any], overwrite: bool) -> N
         names = differing_fields(recorded, wanted)
         changes = "; ".join(_describe_change(recorded, wanted, n) for n in names[:SHOWN_CHANGES])
         changes += f" and {len(names) - SHOWN_CHANGES} more" if len(names) > SHOWN_CHANGES else ""
-        raise OtherCorpus(f"{out}: holds another corpus ({changes}); use another folder, or --overwrite (flow: overwrite=True) to replace it")
+        raise OtherCorpus(f"{out}: holds another corpus ({changes}); {REPLACE}")
     elif _holds_corpus(out):
         raise OtherCorpus(f"{out}: holds a corpus with no identity record (built by an older version, or an "
-                          "overwrite was interrupted); use another folder, or --overwrite (flow: overwrite=True) to replace it")
+                          f"overwrite was interrupted); {REPLACE}")
     atomic_write_text(path, json.dumps(wanted, indent=2, sort_keys=True))
 
 
