@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +35,7 @@ from pipeline import engine
 from pipeline.corpus import count_table
 from pipeline.engine import BuildContext, BuildIncomplete, ClipJob, JobResult, classify, run_jobs
 from pipeline.errors import ConfigError, EnvironmentProblem, FakesoundError
+from pipeline.folder import FolderBusy
 from pipeline.requests import BuildRequest
 from regenerate.recipes import RECIPES
 
@@ -151,20 +152,23 @@ def _local_cuda_cluster() -> str:
     return "dask_cuda.LocalCUDACluster"
 
 
-@contextmanager
-def one_run_per_folder(out: str) -> Iterator[None]:
-    """Hold the global concurrency limit of ``out`` (one slot, made on first use) while building into it: two runs
-    into one folder wait for each other instead of sweeping each other's temporary files and manifests."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-    from prefect.concurrency.sync import concurrency
-    from prefect.exceptions import ObjectAlreadyExists
+#: How often a run waiting for another run's folder lock tries again.
+LOCK_POLL_S = 2.0
 
-    name = artifact_key("folder", out)
-    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
-        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-    with concurrency(name, occupy=1, strict=True):
-        yield
+
+def build_taking_turns(request: BuildRequest, resolved: Any, executor: Any, logger: Any) -> tuple[list, list]:
+    """``engine.build``, waiting while another build holds the folder's lock (it refuses before writing anything):
+    runs into one ``out`` take turns. The lock file, not a Prefect concurrency slot, so a run whose process was
+    killed does not block the next one (its stale lock is taken over at once; a slot lease would hold for minutes)."""
+    waiting = False
+    while True:
+        try:
+            return engine.build(request, resolved, STAGES, executor)
+        except FolderBusy as busy:
+            if not waiting:
+                logger.info("waiting for the folder: %s", busy)
+                waiting = True
+            time.sleep(LOCK_POLL_S)
 
 
 #: The project's loggers whose records go to the run's logs (as PREFECT_LOGGING_EXTRA_LOGGERS would send them).
@@ -239,6 +243,7 @@ def build_fakesound(
     device: Device = R.device,
     chunk_size: int | None = R.chunk_size,
     workers: int = R.workers,
+    overwrite: bool = R.overwrite,
     task_runner: Literal["threads", "dask"] = "threads",
     dask_address: str | None = None,
 ) -> dict:
@@ -251,15 +256,16 @@ def build_fakesound(
                            guidance=guidance, audiosr=audiosr, audiosr_steps=audiosr_steps,
                            audiosr_config=audiosr_config, batch_size=batch_size,
                            n_candidates=n_candidates, clap=clap, device=device,
-                           chunk_size=chunk_size, workers=workers).absolute()
+                           chunk_size=chunk_size, workers=workers,
+                           overwrite=overwrite).absolute()
     resolved = recipe_for(request)  # unknown recipe or a setting that does not apply: refused before any task
     logger = get_run_logger()
     logger.info("building %s with %s (seed %d)", request.out, request.recipe, request.seed)
     gpu = engine.recipe_runtime(resolved, request.device)["device"] == "cuda"
-    with project_logs_to_run(), one_run_per_folder(request.out), \
-            _task_runner(task_runner, workers, dask_address, gpu) as runner:
+    with project_logs_to_run(), _task_runner(task_runner, workers, dask_address, gpu) as runner:
         try:
-            records, rejections = engine.build(request, resolved, STAGES, prefect_executor(runner, request.out))
+            records, rejections = build_taking_turns(request, resolved, prefect_executor(runner, request.out),
+                                                     logger)
             failures: list = []
         except BuildIncomplete as incomplete:
             records, rejections, failures = incomplete.records, incomplete.rejections, incomplete.failures

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ REJECTED = "rejected.jsonl"
 SUMMARY = "summary.json"
 LICENSES = "LICENSES.md"
 RECORDS_DIR = ".records"
+DEMO_SOURCES = "sources"  # a demo build composes its sources here
 
 
 def audio_path(split: str, clip_id: str) -> str:
@@ -96,6 +97,14 @@ def load_job(out: str | Path, key: str) -> tuple[list[ClipRecord], Rejection | N
         if not audio.is_file() or sha256_file(audio) != record.sha256:
             return None
     return records, rejection
+
+
+def other_jobs(out: str | Path, keys: set[str]) -> Iterator[tuple[list[ClipRecord], Rejection | None]]:
+    """Finished jobs in ``out`` other than ``keys`` (a run's own plan): the other shards of the same corpus. Each is
+    checked as :func:`load_job` checks a resumed one (a record whose audio changed is left out)."""
+    for path in sorted((Path(out) / RECORDS_DIR).glob("*.json")):
+        if path.stem not in keys and (done := load_job(out, path.stem)) is not None:
+            yield done
 
 
 def sort_records(records: Iterable[ClipRecord]) -> list[ClipRecord]:

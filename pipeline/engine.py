@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import corpus
+from pipeline import corpus, folder
 from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import quantize_pcm16, read_audio, resample, write_audio
 from pipeline.conditions import shape_change
@@ -171,7 +171,10 @@ class _Loaded:
     def regions(cls, ctx: BuildContext) -> RegionSource:
         """The context's region source, made once per process (an on-the-fly grounding model loads here)."""
         with cls._region_lock:
-            key = config_hash([ctx.grounding_path, ctx.recipe.region.__dict__, ctx.grounding, ctx.device])
+            grounding_sha = sha256_file(ctx.grounding_path) if ctx.grounding_path else None  # by content: a path
+            # can be rewritten (an overwritten demo corpus composes new grounding at the same place)
+            key = config_hash([ctx.grounding_path, grounding_sha, ctx.recipe.region.__dict__, ctx.grounding,
+                               ctx.device])
             if cls._regions is None or cls._regions[0] != key:
                 cls._regions = None  # release an old grounding model before loading another
                 source = ctx.stages.region_source(ctx.grounding_path, ctx.recipe.region, ctx.grounding, ctx.device)
@@ -438,6 +441,19 @@ def _checked_donors(donors: tuple, sources: Sequence[ClipRecord], root: Path, ra
     return tuple(sorted(drawn, key=lambda d: d[0])), rejected
 
 
+def corpus_identity(recipe: Recipe, seed: int, runtime: Mapping[str, str], grounding: Mapping[str, Any] | None,
+                    provenance: Mapping[str, Any] | None, grounding_path: str | None) -> dict[str, Any]:
+    """What makes a corpus the corpus it is (its folder's identity record): the request minus what differs between
+    shards of one corpus (the source manifest) and resources (device within one runtime, workers, chunk size)."""
+    identity: dict[str, Any] = {"recipe": recipe.to_dict(), "runtime": dict(runtime),
+                                "grounding_model": None if grounding is None else dict(grounding)}
+    if provenance is None:  # the library call: the seed, and the grounding file by name
+        identity |= {"seed": seed, "grounding": Path(grounding_path).name if grounding_path else None}
+    else:
+        identity["request"] = {k: v for k, v in provenance.items() if k not in ("sources", "device")}
+    return identity
+
+
 def run_build(
     out: str | Path,
     sources: Sequence[ClipRecord],
@@ -453,14 +469,26 @@ def run_build(
     provenance: dict[str, Any] | None = None,
     workers: int = 1,
     grounding: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> tuple[list[ClipRecord], list[Rejection]]:
     """Build a corpus into ``out`` (resumable) and finalise its manifest; returns (records, rejections).
 
-    Raises :class:`BuildIncomplete` after finalising when some jobs failed (the corpus holds every other clip).
+    The folder is locked and its identity checked first (:mod:`pipeline.folder`; ``overwrite`` replaces another
+    corpus). Raises :class:`BuildIncomplete` after finalising when some jobs failed (the corpus holds every other
+    clip).
     """
-    out = Path(out).absolute()
-    out.mkdir(parents=True, exist_ok=True)
-    corpus.remove_partial_files(out)
+    identity = corpus_identity(recipe, seed, recipe_runtime(recipe, device, grounding), grounding, provenance,
+                               grounding_path)
+    with folder.claim(out, identity, overwrite) as claimed:
+        return _run_claimed(claimed, sources, root, recipe, stages, seed, grounding_path, donors, device, executor,
+                            chunk_size, provenance, workers, grounding)
+
+
+def _run_claimed(out: Path, sources: Sequence[ClipRecord], root: Path, recipe: Recipe, stages: Stages, seed: int,
+                 grounding_path: str | None, donors: tuple, device: str, executor: Executor | None,
+                 chunk_size: int | None, provenance: dict[str, Any] | None, workers: int,
+                 grounding: Mapping[str, Any] | None) -> tuple[list[ClipRecord], list[Rejection]]:
+    """:func:`run_build` in a folder this process has claimed."""
     if (root / corpus.LICENSES).is_file():  # the sources' attribution travels with the audio built from them
         atomic_write_text(out / corpus.LICENSES, (root / corpus.LICENSES).read_text(encoding="utf-8"))
     donors, rejections = _checked_donors(donors, sources, root, recipe.output_rate, seed)
@@ -485,6 +513,7 @@ def run_build(
     records = [record for result in results for record in result.records]
     rejections += [result.rejection for result in results if result.rejection is not None]
     failures = [result.failure for result in results if result.failure is not None]
+    records += _other_shards(out, {job.key for job in jobs}, {r.id for r in records}, rejections)
     grounding_name = Path(grounding_path).name if grounding_path else None
     info = {"recipe": recipe.to_dict(), "seed": seed, "grounding": grounding_name, "runtime": ctx.runtime(),
             "request": provenance}
@@ -496,25 +525,39 @@ def run_build(
     return records, rejections
 
 
+def _other_shards(out: Path, planned: set[str], made: set[str], rejections: list[Rejection]) -> list[ClipRecord]:
+    """Clips (and stored rejections, added to ``rejections``) of the folder's other finished jobs: runs over other
+    source shards of this corpus (same identity), so the manifest holds every shard. A clip id this run made wins."""
+    records = []
+    for shard_records, rejection in corpus.other_jobs(out, planned):
+        records += [r for r in shard_records if r.id not in made]
+        if rejection is not None and rejection not in rejections:
+            rejections.append(rejection)
+    return records
+
+
 def build(request: BuildRequest, recipe: Recipe, stages: Stages,
           executor: Executor | None = None) -> tuple[list[ClipRecord], list[Rejection]]:
     """Run a :class:`BuildRequest` with the recipe and stages the caller resolved (``flows.build`` does).
 
-    Paths are made absolute first, so workers that start in another folder find the same files.
+    Paths are made absolute first, so workers that start in another folder find the same files; the folder is
+    locked and its identity checked before anything is written (a demo's composed sources included).
     """
     request = request.absolute()
+    grounding = stages.grounding_settings(request.grounding_model) if request.grounding_model else None
     common = {"device": request.device, "executor": executor, "chunk_size": request.chunk_size,
-              "provenance": request.provenance(), "workers": request.workers}
-    if not request.demo:
-        sources, root = load_sources(request.sources or "")
-        grounding = stages.grounding_settings(request.grounding_model) if request.grounding_model else None
-        return run_build(request.out, sources, root, recipe, stages, request.seed, request.grounding,
-                         grounding=grounding, **common)
-    from pipeline.compose import compose_demo_sources, default_kit_dir
+              "provenance": request.provenance(), "workers": request.workers, "grounding": grounding}
+    identity = corpus_identity(recipe, request.seed, recipe_runtime(recipe, request.device, grounding), grounding,
+                               request.provenance(), request.grounding)
+    with folder.claim(request.out, identity, request.overwrite) as out:
+        if not request.demo:
+            sources, root = load_sources(request.sources or "")
+            return _run_claimed(out, sources, root, recipe, stages, request.seed, request.grounding, (), **common)
+        from pipeline.compose import compose_demo_sources, default_kit_dir
 
-    kit = Path(request.kit) if request.kit else default_kit_dir()
-    out = Path(request.out)
-    corpus.remove_partial_files(out)
-    manifest, grounding_json = compose_demo_sources(out / "sources", request.demo_sources, request.seed, kit)
-    sources, root = load_sources(manifest)
-    return run_build(out, sources, root, recipe, stages, request.seed, str(grounding_json), kit_donors(kit), **common)
+        kit = Path(request.kit) if request.kit else default_kit_dir()
+        manifest, grounding_json = compose_demo_sources(out / corpus.DEMO_SOURCES, request.demo_sources,
+                                                        request.seed, kit)
+        sources, root = load_sources(manifest)
+        return _run_claimed(out, sources, root, recipe, stages, request.seed, str(grounding_json), kit_donors(kit),
+                            **common)

@@ -69,6 +69,8 @@ class BuildRequest(Request):
     chunk_size: int | None = opt(None, "clip jobs per worker task, a scheduling unit independent of batch_size "
                                        "(unset: a few chunks per worker, at most 256 jobs and 1000 chunks)")
     workers: int = opt(2, "tasks run at once")
+    overwrite: bool = opt(False, "replace a corpus of another identity (recipe, seed, settings) in `out` instead of "
+                                 "refusing; also starts a same-identity corpus afresh")
 
     def __post_init__(self) -> None:
         from pipeline.errors import ConfigError
@@ -113,7 +115,7 @@ class BuildRequest(Request):
         """What of the request shapes the corpus, recorded in its ``summary.json``: no output folder, no
         scheduling settings, and input files by name (the corpus must not change with where it was built)."""
         data = self.to_dict()
-        for name in ("out", "chunk_size", "workers"):
+        for name in ("out", "chunk_size", "workers", "overwrite"):
             data.pop(name)
         for name in ("sources", "grounding", "kit", "audiosr_config"):
             data[name] = Path(data[name]).name if data[name] else None

@@ -66,6 +66,9 @@ class HubState:
         self.lfs_objects: dict[str, bytes] = {}
         self.requests: list[tuple[str, str]] = []
         self.fail: dict[str, tuple[int, str]] = {}  # endpoint kind -> (status, message), used once
+        #: endpoint kind -> (arrived, release): a request of that kind sets ``arrived`` and waits for ``release``
+        #: before it is answered (so a test can kill a client mid-push)
+        self.hold: dict[str, tuple[threading.Event, threading.Event]] = {}
         self.lock = threading.Lock()
 
     def new_commit(self, repo: Repo, files: dict[str, bytes], lfs: set[str], message: str) -> Commit:
@@ -169,6 +172,10 @@ class _Handler(BaseHTTPRequestHandler):
             if match:
                 if self._injected(name):
                     return
+                held = self.state.hold.get(name)
+                if held is not None:
+                    held[0].set()
+                    held[1].wait(timeout=120)
                 getattr(self, f"_do_{name}")(body, parse_qs(url.query), **match.groupdict())
                 return
         self._error(404, f"stand-in Hub: no route for {method} {url.path}")

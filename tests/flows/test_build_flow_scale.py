@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import pytest
@@ -74,13 +73,12 @@ def test_missing_source_fails_its_job_only_is_retried_and_a_rerun_completes(pref
     # donors from the kit, so that the hidden source changes no other job (a missing donor is skipped, which
     # would change every job's key: tested below)
     monkeypatch.setattr(engine, "source_donors", lambda *args, **kwargs: engine.kit_donors(default_kit_dir()))
-    out = tmp_path / "corpus"
-    build_demo(out, CLIPS, SEED)  # composes the sources; then one goes missing, as on an unmounted share
-    shutil.rmtree(out / ".records")
-    hidden = out / "sources" / "audio" / "demo004_00002.flac"
+    out, demo = tmp_path / "corpus", tmp_path / "demo"  # a build from the demo's sources: another corpus
+    build_demo(demo, CLIPS, SEED)  # composes the sources; then one goes missing, as on an unmounted share
+    hidden = demo / "sources" / "audio" / "demo004_00002.flac"
     hidden.rename(hidden.with_suffix(".away"))
 
-    state = build_fakesound(out=str(out), sources=str(out / "sources" / "sources.jsonl"), seed=SEED, chunk_size=1,
+    state = build_fakesound(out=str(out), sources=str(demo / "sources" / "sources.jsonl"), seed=SEED, chunk_size=1,
                             return_state=True)
     assert state.is_failed() and "1 clip job(s) failed" in state.message and "\n" not in state.message
     tasks, artifacts, _ = _runs(state.state_details.flow_run_id)
@@ -90,7 +88,7 @@ def test_missing_source_fails_its_job_only_is_retried_and_a_rerun_completes(pref
     assert len(read_manifest(out / "manifest.jsonl")) == CLIPS - 2  # finished what could be finished
 
     hidden.with_suffix(".away").rename(hidden)  # the share is back: a rerun retries only that job
-    again = build_fakesound(out=str(out), sources=str(out / "sources" / "sources.jsonl"), seed=SEED, chunk_size=1,
+    again = build_fakesound(out=str(out), sources=str(demo / "sources" / "sources.jsonl"), seed=SEED, chunk_size=1,
                             return_state=True)
     assert again.is_completed()
     tasks, _, _ = _runs(again.state_details.flow_run_id)
@@ -123,11 +121,10 @@ def test_a_bug_in_one_job_is_not_retried_nor_stored_and_the_rest_is_built(tmp_pa
 
 
 def test_cli_reports_failed_jobs_with_its_own_exit_status(tmp_path, capsys):
-    out = tmp_path / "corpus"
-    build_demo(out, 8, SEED)
-    shutil.rmtree(out / ".records")
-    (out / "sources" / "audio" / "demo004_00001.flac").unlink()
-    status = main(["build", "--sources", str(out / "sources" / "sources.jsonl"), "--out", str(out), "--seed",
+    out, demo = tmp_path / "corpus", tmp_path / "demo"  # a build from the demo's sources: another corpus
+    build_demo(demo, 8, SEED)
+    (demo / "sources" / "audio" / "demo004_00001.flac").unlink()
+    status = main(["build", "--sources", str(demo / "sources" / "sources.jsonl"), "--out", str(out), "--seed",
                    str(SEED), "--quiet"])
     captured = capsys.readouterr()
     assert status == 3
@@ -137,25 +134,22 @@ def test_cli_reports_failed_jobs_with_its_own_exit_status(tmp_path, capsys):
 
 
 def test_a_missing_donor_is_skipped_and_reported(tmp_path):
-    out = tmp_path / "corpus"
-    build_demo(out, 8, SEED)
-    shutil.rmtree(out / ".records")
-    missing = out / "sources" / "audio" / "demo004_00001.flac"
+    out, demo = tmp_path / "corpus", tmp_path / "demo"  # a build from the demo's sources: another corpus
+    build_demo(demo, 8, SEED)
+    missing = demo / "sources" / "audio" / "demo004_00001.flac"
     missing.unlink()
     with pytest.raises(BuildIncomplete) as caught:  # its own job fails (retry later); as a donor it is skipped
         from flows.build import run_build
         from regenerate.recipes import get_recipe
 
-        sources = read_manifest(out / "sources" / "sources.jsonl")
-        run_build(out, sources, out / "sources", get_recipe("weight-free"), seed=SEED)
+        sources = read_manifest(demo / "sources" / "sources.jsonl")
+        run_build(out, sources, demo / "sources", get_recipe("weight-free"), seed=SEED)
     assert [r.stage for r in caught.value.rejections] == ["donor"] and str(missing) == caught.value.rejections[0].item
 
 
 @pytest.mark.timeout(600)
 def test_two_runs_into_one_folder_take_turns(prefect_api, tmp_path):
     import threading
-
-    from prefect.client.orchestration import get_client
 
     out = tmp_path / "corpus"
     states = []
@@ -169,9 +163,6 @@ def test_two_runs_into_one_folder_take_turns(prefect_api, tmp_path):
     for thread in threads:
         thread.join()
     assert [s.is_completed() for s in states] == [True, True]
-    with get_client(sync_client=True) as client:
-        limit = client.read_global_concurrency_limit_by_name(artifact_key("folder", str(out)))
-    assert limit.limit == 1 and limit.active_slots == 0
     task_counts = sorted(len(_runs(state.state_details.flow_run_id)[0]) for state in states)
     assert task_counts == [0, 4]  # the second waited for the first, then found every job finished
     assert len(read_manifest(out / "manifest.jsonl")) == 8

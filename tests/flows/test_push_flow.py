@@ -93,3 +93,43 @@ def test_push_flow_retries_transient_hub_errors_only(prefect_api, hub, corpus, m
     assert state.is_failed() and commits() == 3  # not retried
     assert "no write access" in str(state.message) or "no write access" in repr(state.result(raise_on_failure=False))
     assert len(hub.repo(REPO).commits) == 2
+
+
+@pytest.mark.timeout(300)
+def test_sigkill_during_push_leaves_the_repo_unchanged_and_a_rerun_completes(hub, corpus, tmp_path, capsys):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from tiny_corpus import make_tiny_corpus
+
+    assert main(["push", "--corpus", str(corpus), "--repo-id", REPO]) == 0
+    repo = hub.repo(REPO)
+    before = (repo.head.oid, dict(repo.head.files), len(repo.commits))
+    changed = tmp_path / "changed"
+    make_tiny_corpus(changed, seed=2)  # other audio: the push uploads new LFS objects, then commits
+    arrived, release = threading.Event(), threading.Event()
+    hub.state.hold["lfs_put"] = (arrived, release)
+    env = {**os.environ, "HF_ENDPOINT": hub.endpoint, "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": "hf_standin"}
+    push = subprocess.Popen([sys.executable, "-m", "flows.cli", "push", "--corpus", str(changed), "--repo-id", REPO],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert arrived.wait(timeout=180), "the push never reached its uploads"
+        os.kill(push.pid, signal.SIGKILL)  # mid-upload: some objects sent, no commit yet
+        push.wait(timeout=30)
+    finally:
+        hub.state.hold.clear()
+        release.set()
+        if push.poll() is None:
+            push.kill()
+            push.wait()
+    assert (repo.head.oid, dict(repo.head.files), len(repo.commits)) == before  # the repo is as it was
+    capsys.readouterr()
+    assert main(["push", "--corpus", str(changed), "--repo-id", REPO, "--dry-run", str(tmp_path / "dry")]) == 0
+    assert main(["push", "--corpus", str(changed), "--repo-id", REPO]) == 0
+    assert "new commit" in capsys.readouterr().out and len(repo.commits) == before[2] + 1
+    expected = {p.relative_to(tmp_path / "dry").as_posix(): p.read_bytes()
+                for p in (tmp_path / "dry").rglob("*") if p.is_file()}
+    assert {p: b for p, b in repo.head.files.items() if p != ".gitattributes"} == expected
