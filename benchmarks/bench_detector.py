@@ -53,6 +53,7 @@ from detector.model import DetectorConfig, build_model
 from detector.probes import run_probes
 from detector.train import TrainConfig, train
 from pipeline.compose import default_kit_dir
+from pipeline.errors import EXIT_PARTIAL
 from pipeline.manifest import read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +73,9 @@ def demo_corpus(work: Path, clips: int, seed: int, kit: Path | None = None, tag:
               flush=True)
         cmd = [sys.executable, "-m", "flows.cli", "demo", "--out", str(out), "--clips", str(clips), "--seed", str(seed)]
         cmd += ["--kit", str(kit)] if kit else []
-        subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+        if done.returncode not in (0, EXIT_PARTIAL):  # partial: some sources rejected (listed on stderr)
+            raise subprocess.CalledProcessError(done.returncode, cmd)
     return out
 
 

@@ -66,6 +66,8 @@ class DetectorConfig:
     freeze_frontend: bool = False
     window_s: float = 10.0
     hop_s: float = 8.0
+    #: scale each input window to a fixed level first (detector.level): scores do not depend on playback level
+    level_norm: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -73,7 +75,9 @@ class DetectorConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DetectorConfig:
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        data = {k: v for k, v in data.items() if k in known}
+        data.setdefault("level_norm", False)  # checkpoints from before the option were trained without it
+        return cls(**data)
 
 
 @dataclass

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from detector.augment import AugmentConfig, add_noise, augment_wave, recording_history
+from detector.level import normalise_level
 from pipeline.audio_io import read_audio
 from pipeline.containment import audio_inside
 from pipeline.corpus import MANIFEST
@@ -111,7 +112,10 @@ class CropDataset(torch.utils.data.Dataset):
 class FeatureDataset(torch.utils.data.Dataset):
     """Training clips as cached front-end features (:class:`CachableFrontend`), computed once per clip.
 
-    Augmentation matches :class:`CropDataset` for what it supports: gain is exact in feature space;
+    With ``level_norm`` (the model's ``config.level_norm``) each clip and variant is level-normalised as
+    :meth:`detector.model.DetectorModel.prepare` does per window, and gain augmentation is skipped (it
+    would be normalised away). Augmentation matches :class:`CropDataset` for what it supports: gain is
+    exact in feature space;
     additive noise is drawn once per clip (seeded) and its features cached beside the clean ones, so
     each epoch picks the noisy variant with probability ``p_noise`` (with the same SNR that epoch would
     get from the wave path only in distribution); likewise ``cached_histories`` recording histories per
@@ -126,9 +130,11 @@ class FeatureDataset(torch.utils.data.Dataset):
         window_s: float,
         augment: AugmentConfig | None = None,
         seed: int = 0,
+        level_norm: bool = False,
     ):
         self.records = list(records)
         self.frontend, self.augment, self.seed, self.epoch = frontend, augment, seed, 0
+        self.level_norm = level_norm
         sr, self.frame_s = frontend.sample_rate, frontend.frame_s
         self.window = max(1, frontend.num_frames(round(window_s * sr)))
         self.feats, self.noisy, self.labels = [], [], []
@@ -136,20 +142,25 @@ class FeatureDataset(torch.utils.data.Dataset):
         use_noise = augment is not None and augment.p_noise > 0
         n_histories = augment.cached_histories if augment is not None and augment.p_history > 0 else 0
         device = next(iter(frontend.buffers()), torch.empty(0)).device
+
+        def features(audio: np.ndarray) -> torch.Tensor:
+            x = torch.from_numpy(audio)[None].to(device)
+            return frontend.features(normalise_level(x, sr) if level_norm else x)[0].cpu()
+
         with torch.no_grad():
             for i, r in enumerate(self.records):
                 wave = read_audio(r.resolve_audio(root), sr)[0]
                 frames = frontend.num_frames(len(wave))
                 self.labels.append(frame_targets(r, len(wave), sr, self.frame_s, frames))
-                self.feats.append(frontend.features(torch.from_numpy(wave)[None].to(device))[0].cpu())
+                self.feats.append(features(wave))
                 if use_noise:
                     rng = np.random.default_rng([seed, i, 7919])
                     noisy = add_noise(wave, rng, augment.snr_db)
-                    self.noisy.append(frontend.features(torch.from_numpy(noisy)[None].to(device))[0].cpu())
+                    self.noisy.append(features(noisy))
                 variants = []
                 for v in range(n_histories):
                     shaped = recording_history(wave, sr, np.random.default_rng([seed, i, 7927, v]))
-                    variants.append(frontend.features(torch.from_numpy(shaped)[None].to(device))[0].cpu())
+                    variants.append(features(shaped))
                 self.histories.append(variants)
 
     def __len__(self) -> int:
@@ -164,7 +175,7 @@ class FeatureDataset(torch.utils.data.Dataset):
         elif aug is not None and self.histories[i] and rng.random() < aug.p_history:
             feats = self.histories[i][int(rng.integers(len(self.histories[i])))]
         feats = feats[start : start + self.window]
-        if aug is not None and rng.random() < aug.p_gain:
+        if aug is not None and rng.random() < aug.p_gain and not self.level_norm:  # a gain is normalised away
             feats = self.frontend.apply_gain(feats, float(rng.uniform(-aug.gain_db, aug.gain_db)))
         valid = len(feats)
         out = np.zeros((self.window, feats.shape[1]), dtype=np.float32)

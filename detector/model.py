@@ -22,6 +22,7 @@ from detector.frontends import (
     LogMelFrontend,
     create_frontend,
 )
+from detector.level import normalise_level
 from pipeline.atomic import atomic_path, atomic_write_text
 from pipeline.devices import resolve_device  # noqa: F401 - re-exported for the stage's modules
 
@@ -66,7 +67,12 @@ class DetectorModel(nn.Module):
             self.frontend.eval()  # frozen: no dropout, no BatchNorm statistics updates
         return self
 
+    def prepare(self, wave: torch.Tensor) -> torch.Tensor:
+        """The wave the front-end sees: level-normalised per batch item when ``config.level_norm``."""
+        return normalise_level(wave, self.sample_rate) if self.config.level_norm else wave
+
     def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        wave = self.prepare(wave)
         if self.config.freeze_frontend:
             with torch.no_grad():
                 feats = self.frontend(wave)

@@ -152,7 +152,9 @@ def make_dataset(
 ) -> torch.utils.data.Dataset:
     """Cached-feature crops when :func:`uses_cached_features`, else waveform crops."""
     if uses_cached_features(model, cfg):
-        return FeatureDataset(records, root, model.frontend, det_cfg.window_s, cfg.augment, cfg.seed)
+        return FeatureDataset(
+            records, root, model.frontend, det_cfg.window_s, cfg.augment, cfg.seed, level_norm=det_cfg.level_norm
+        )
     return CropDataset(
         records, root, model.sample_rate, model.frame_s, model.num_frames, det_cfg.window_s, cfg.augment, cfg.seed
     )

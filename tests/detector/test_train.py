@@ -90,7 +90,8 @@ def test_cached_features_match_the_waveform_path(tiny_corpus):
     torch.manual_seed(0)
     model = build_model(tiny_detector_config()).eval()
     records = [r for r in load_corpus(tiny_corpus) if r.split == "train"][:3]
-    ds = FeatureDataset(records, tiny_corpus, model.frontend, window_s=2.0, augment=None, seed=0)
+    assert model.config.level_norm  # both paths normalise the level: per clip (cached) and per window (forward)
+    ds = FeatureDataset(records, tiny_corpus, model.frontend, window_s=2.0, augment=None, seed=0, level_norm=True)
     crops = CropDataset(records, tiny_corpus, 8000, model.frame_s, model.num_frames, window_s=2.0, seed=0)
     feats, waves = collate([ds[i] for i in range(3)]), collate([crops[i] for i in range(3)])
     assert feats.features and not waves.features
