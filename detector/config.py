@@ -66,8 +66,9 @@ class DetectorConfig:
     freeze_frontend: bool = False
     window_s: float = 10.0
     hop_s: float = 8.0
-    #: scale each input window to a fixed level first (detector.level): scores do not depend on playback level
-    level_norm: bool = True
+    #: scale each input window to a fixed level first (detector.level): scores do not depend on playback level, but
+    #: measured side by side it lowered discrimination (README, Benchmarks -> Detector), so it is off by default
+    level_norm: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

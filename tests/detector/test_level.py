@@ -65,7 +65,7 @@ def test_near_silence_is_not_blown_up_and_silence_stays_zero():
 
 @pytest.mark.parametrize("legacy", [True, False])
 def test_checkpoints_from_before_the_option_load_without_it(legacy):
-    data = DetectorConfig().to_dict()
+    data = DetectorConfig(level_norm=True).to_dict()
     if legacy:
         data.pop("level_norm")
     assert DetectorConfig.from_dict(data).level_norm is (not legacy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -88,7 +89,7 @@ def test_cached_features_match_the_waveform_path(tiny_corpus):
     from detector.train import make_dataset, uses_cached_features
 
     torch.manual_seed(0)
-    model = build_model(tiny_detector_config()).eval()
+    model = build_model(dataclasses.replace(tiny_detector_config(), level_norm=True)).eval()
     records = [r for r in load_corpus(tiny_corpus) if r.split == "train"][:3]
     assert model.config.level_norm  # both paths normalise the level: per clip (cached) and per window (forward)
     ds = FeatureDataset(records, tiny_corpus, model.frontend, window_s=2.0, augment=None, seed=0, level_norm=True)
