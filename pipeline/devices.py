@@ -6,7 +6,10 @@ costs nothing.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch
@@ -22,7 +25,15 @@ def resolve_device(device: Any = AUTO) -> torch.device:
         return device
     if device is None or device == AUTO:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and resolved.index is not None and torch.cuda.is_available():
+        visible = torch.cuda.device_count()
+        if resolved.index >= visible:  # e.g. cuda:1 on a Dask/Prefect worker pinned to one GPU
+            pinned = os.environ.get("CUDA_VISIBLE_DEVICES")
+            where = f" (CUDA_VISIBLE_DEVICES={pinned})" if pinned is not None else ""
+            raise ConfigError(f"device {device!r}: this process sees {visible} GPU(s){where}; "
+                              "on a worker pinned to one GPU use device=cuda (its own GPU)")
+    return resolved
 
 
 def resolve_dtype(device: torch.device, dtype: Any = AUTO) -> torch.dtype:
