@@ -41,16 +41,17 @@ def add_noise(x: np.ndarray, rng: np.random.Generator, snr_db: tuple[float, floa
     )
 
 
-def recording_history(x: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
-    """``x`` through a history drawn by :func:`pipeline.conditions.draw_history` (same length)."""
-    return apply_conditions(x, sample_rate, draw_history(rng, sample_rate), rng)
+def recording_history(x: np.ndarray, sample_rate: int, rng: np.random.Generator, levels: bool = False) -> np.ndarray:
+    """``x`` through a history drawn by :func:`pipeline.conditions.draw_history` (same length); ``levels``: the
+    history may hold a web level treatment (loudness normalisation, limiting, clipping)."""
+    return apply_conditions(x, sample_rate, draw_history(rng, sample_rate, levels), rng)
 
 
 def augment_wave(x: np.ndarray, sample_rate: int, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     """One random augmentation chain for ``x`` (mono float32), drawn from ``rng``."""
     x = np.asarray(x, dtype=np.float32)
     if rng.random() < cfg.p_history:
-        x = recording_history(x, sample_rate, rng)
+        x = recording_history(x, sample_rate, rng, cfg.history_levels)
     if rng.random() < cfg.p_resample:
         mid = round(sample_rate * float(rng.choice(cfg.resample_factors)))
         x = resample(resample(x, sample_rate, mid), mid, sample_rate)[: len(x)]

@@ -46,6 +46,9 @@ class AugmentConfig:
     lowpass_fraction: tuple[float, float] = (0.35, 0.8)
     #: probability of a recording history (band limit, codec, ...; detector.augment.recording_history)
     p_history: float = 0.3
+    #: histories may include a web level treatment (loudness normalisation, limiting, clipping;
+    #: pipeline.conditions.LEVEL_DRAWS) before their codec
+    history_levels: bool = False
     #: with cached features, recording-history variants computed once per clip (each epoch picks one)
     cached_histories: int = 1
 

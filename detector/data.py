@@ -159,7 +159,8 @@ class FeatureDataset(torch.utils.data.Dataset):
                     self.noisy.append(features(noisy))
                 variants = []
                 for v in range(n_histories):
-                    shaped = recording_history(wave, sr, np.random.default_rng([seed, i, 7927, v]))
+                    shaped = recording_history(wave, sr, np.random.default_rng([seed, i, 7927, v]),
+                                               augment.history_levels)
                     variants.append(features(shaped))
                 self.histories.append(variants)
 

@@ -16,6 +16,12 @@ a natural phase. Per 20 ms frame this front-end gives, over mel-spaced bands up 
   a random or poorly converged phase estimate (Griffin-Lim) gives less than the natural signal with the
   same magnitude.
 
+``envelope_norm`` removes from the envelope what a recording chain adds to every frame alike: ``"level"``
+subtracts the clip's median log band power (the playback level), ``"band"`` each band's median over the
+clip's frames (level, microphone/EQ colouration and static band limits, as cepstral mean normalisation does
+in speech) -- what changes *inside* the clip (a region unlike its context) is kept. Fine structure and phase
+coherence are scale-free already, so with either setting the features do not depend on the input gain.
+
 Frames use the same grid as :class:`LogMelFrontend`: frame ``k`` is the window centred on the middle of
 ``[k * hop, (k + 1) * hop)``, so ``T`` samples give ``ceil(T / hop)`` frames of ``hop / sample_rate`` s.
 """
@@ -32,6 +38,8 @@ from transformers.audio_utils import mel_filter_bank
 from detector.frontends.base import CachableFrontend, float32_features
 
 _EPS = 1e-8
+#: ``envelope_norm`` settings: none, the clip's median over bands and frames, each band's median over frames
+ENVELOPE_NORMS = ("none", "level", "band")
 
 
 def band_matrix(n_bins: int, n_bands: int, sample_rate: int) -> np.ndarray:
@@ -69,10 +77,14 @@ class STFTFrontend(CachableFrontend):
         n_bands: int = 64,
         n_detail_bands: int = 32,
         phase: bool = True,
+        envelope_norm: str = "none",
     ):
         super().__init__()
         if n_fft < hop_length // 2:
             raise ValueError(f"n_fft ({n_fft}) must be at least half of hop_length ({hop_length})")
+        if envelope_norm not in ENVELOPE_NORMS:
+            raise ValueError(f"envelope_norm {envelope_norm!r}: expected one of {', '.join(ENVELOPE_NORMS)}")
+        self.envelope_norm = envelope_norm
         self.sample_rate, self.hop_length, self.n_fft = int(sample_rate), int(hop_length), int(n_fft)
         self.frame_s = hop_length / sample_rate
         self.n_bands, self.n_detail_bands, self.phase = int(n_bands), int(n_detail_bands), bool(phase)
@@ -95,6 +107,10 @@ class STFTFrontend(CachableFrontend):
         z = centred_stft(wave, self.n_fft, self.hop_length, self.window).transpose(1, 2)  # (B, frames, bins)
         power = z.real.square() + z.imag.square()
         envelope = torch.log(torch.matmul(power, self.env_fb) + _EPS)
+        if self.envelope_norm == "band":
+            envelope = envelope - envelope.median(dim=1, keepdim=True).values
+        elif self.envelope_norm == "level":
+            envelope = envelope - envelope.flatten(1).median(dim=1).values[:, None, None]
         log_mag = torch.log(power + _EPS).mul_(0.5)
         curvature = log_mag[..., 1:-1] - 0.5 * (log_mag[..., :-2] + log_mag[..., 2:])
         fine = torch.log(torch.matmul(curvature.square_(), self.detail_fb) + 1e-4)
@@ -110,7 +126,10 @@ class STFTFrontend(CachableFrontend):
         return torch.cat(parts, dim=-1)
 
     def apply_gain(self, feats: torch.Tensor, gain_db: float) -> torch.Tensor:
-        """Only the log band powers move (by ``gain_db * ln(10) / 10``); curvature and phase are scale-free."""
+        """Only the log band powers move (by ``gain_db * ln(10) / 10``; not at all with ``envelope_norm``);
+        curvature and phase are scale-free."""
         out = feats.clone()
+        if self.envelope_norm != "none":
+            return out
         out[..., : self.n_bands] += gain_db * math.log(10.0) / 10.0
         return out

@@ -89,3 +89,33 @@ def test_default_detector_uses_it_and_round_trips(tmp_path):
     save_model(model, tmp_path)
     with torch.no_grad():
         assert torch.equal(load_model(tmp_path)(wave)[0], frames.detach())
+
+
+@pytest.mark.parametrize("norm", ["level", "band"])
+def test_envelope_norm_removes_gain_and_keeps_changes_inside_the_clip(norm):
+    fe = STFTFrontend(envelope_norm=norm).eval()
+    rng = np.random.default_rng(0)
+    wave = torch.from_numpy(rng.standard_normal((1, SR)).astype(np.float32) * 0.05)
+    wave[0, SR // 2 : SR // 2 + 6400] *= 4  # a louder stretch: what a splice or addition looks like
+    base = fe.features(wave)
+    for gain in (0.1, 3.0):
+        assert torch.allclose(fe.features(wave * gain), base, atol=1e-2)  # float32 rounding in the fine structure
+        assert torch.equal(fe.apply_gain(base, 20 * math.log10(gain)), base)
+    env = base[0, :, : fe.n_bands]
+    assert float(env[25:35].mean() - env[:20].mean()) > 2.0  # the louder stretch still stands out (~12 dB)
+    plain = STFTFrontend().eval()
+    assert not torch.allclose(plain.features(wave * 3.0), plain.features(wave), atol=1e-2)
+    with pytest.raises(ValueError, match="envelope_norm"):
+        STFTFrontend(envelope_norm="cmvn")
+
+
+def test_band_norm_removes_a_static_eq():
+    fe = STFTFrontend(envelope_norm="band").eval()
+    wave = np.random.default_rng(1).standard_normal(SR).astype(np.float32) * 0.05
+    spectrum = np.fft.rfft(wave)
+    spectrum *= np.linspace(0.3, 2.0, len(spectrum))  # a fixed tilt, as a microphone or an EQ adds
+    tilted = np.fft.irfft(spectrum, len(wave)).astype(np.float32)
+    env = fe.features(torch.from_numpy(np.stack([wave, tilted])))[:, 2:-2, : fe.n_bands]
+    level = STFTFrontend(envelope_norm="level").eval().features(torch.from_numpy(np.stack([wave, tilted])))
+    assert float((env[0] - env[1]).abs().mean()) < 0.1
+    assert float((level[0, 2:-2, : fe.n_bands] - level[1, 2:-2, : fe.n_bands]).abs().mean()) > 0.3
