@@ -277,7 +277,7 @@ PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed", "compare")
 DEFAULT_PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed")
 BENCH_CONDITIONS = ("lowpass:4000", "lowpass:8000", "lowpass:11025", "lowpass:16000", "mp3:0.5", "mp3:0.9",
                     "vorbis:0.9", "opus:0.5", "opus:0.9", "resample:16000", "gain:-12", "gain:12", "noise:20",
-                    "noise:10")
+                    "noise:10", "loudness:-14", "limit:12", "clip:6")
 
 
 def _rows(system: str, manifest: str, split: str, groups: dict, condition: str = "clean") -> list[dict]:

@@ -105,6 +105,10 @@ class TrainConfig:
     threshold: float = 0.5
     #: how the stored clip-decision threshold is chosen on validation: "fpr:X" (false-positive rate <= X) or "eer"
     threshold_rule: str = "fpr:0.05"
+    #: the rule must also hold for the validation reals passed through this many drawn web histories each
+    #: (detector.train.history_reals: band limit, codec, loudness/limiter/clipping, level): real recordings arrive
+    #: processed in ways a clean validation split does not show; 0 = clean validation only
+    threshold_histories: int = 0
     progress: bool = True
     #: train on front-end features computed once per clip when the front-end allows it (same model, faster)
     cache_features: bool = True

@@ -16,6 +16,7 @@ import math
 import pickle
 import random
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from detector.inference import Detector
 from detector.losses import detection_loss
 from detector.model import DetectorConfig, DetectorModel, build_model, read_config, resolve_device, save_model
 from pipeline.atomic import atomic_path, atomic_write_text
+from pipeline.conditions import apply_conditions, draw_history
 from pipeline.hashing import config_hash
 from pipeline.manifest import ClipRecord
 
@@ -139,6 +141,27 @@ def validate(
     return compute_metrics(preds, cfg.threshold, n_boot=0), preds
 
 
+def history_reals(
+    model: DetectorModel, records: list[ClipRecord], root: Path, cfg: TrainConfig, device
+) -> list:
+    """Predictions for the real validation clips, each through ``cfg.threshold_histories`` web histories (a
+    :func:`pipeline.conditions.draw_history` with level treatments, then a level from -20 to +6 dB, clipped at
+    full scale as a file would be), seeded by the training seed, the variant and the clip id."""
+    reals = [r for r in records if r.label == 0]
+    detector, preds = Detector(model, cfg.threshold, device), []
+    for variant in range(cfg.threshold_histories):
+        def transform(wave: np.ndarray, rate: int, clip_id: str, variant: int = variant) -> np.ndarray:
+            rng = np.random.default_rng([cfg.seed, variant, zlib.crc32(clip_id.encode())])
+            shaped = apply_conditions(wave, rate, draw_history(rng, rate, levels=True), rng)
+            return np.clip(shaped * np.float32(10 ** (rng.uniform(-20.0, 6.0) / 20)), -1.0, 1.0)
+
+        variant_preds, errors = predict_records(detector, reals, root, transform=transform)
+        if errors:
+            raise ValueError(f"validation audio unreadable: {errors[0]}")
+        preds += variant_preds
+    return preds
+
+
 def uses_cached_features(model: DetectorModel, cfg: TrainConfig) -> bool:
     """Cached features are exact for a :class:`CachableFrontend` with gain/noise-only augmentation."""
     return (
@@ -234,7 +257,9 @@ def train(
         if cfg.progress:
             tqdm.write(json.dumps(json_safe(row)))
         if score > best:
-            decision = decide_threshold(val_preds, cfg.threshold_rule)
+            calibration = val_preds + (history_reals(model, val_recs, corpus_dir, cfg, device)
+                                       if cfg.threshold_histories > 0 else [])
+            decision = {**decide_threshold(calibration, cfg.threshold_rule), "histories": cfg.threshold_histories}
             best, best_val = score, {**row, "metrics": val, "decision": decision}
             save_model(model, out_dir, {**extra, "decision": decision})
         with atomic_path(state_path) as tmp:

@@ -40,6 +40,8 @@ from detector.frontends.base import CachableFrontend, float32_features
 _EPS = 1e-8
 #: ``envelope_norm`` settings: none, the clip's median over bands and frames, each band's median over frames
 ENVELOPE_NORMS = ("none", "level", "band")
+#: with ``envelope_norm``, the power floor sits this far below the clip's mean bin power (see ``floor``)
+RELATIVE_FLOOR_DB = 80.0
 
 
 def band_matrix(n_bins: int, n_bands: int, sample_rate: int) -> np.ndarray:
@@ -101,27 +103,37 @@ class STFTFrontend(CachableFrontend):
     def num_frames(self, num_samples: int) -> int:
         return math.ceil(num_samples / self.hop_length)
 
+    def floor(self, power: torch.Tensor) -> torch.Tensor:
+        """The power floor under every log and ratio: fixed (:data:`_EPS`) without ``envelope_norm``; with it,
+        :data:`RELATIVE_FLOOR_DB` below the clip's mean bin power, so empty bands (above a codec's cut-off,
+        between events) read the same at any playback level and the features are exactly scale-free."""
+        if self.envelope_norm == "none":
+            return torch.full((power.shape[0], 1, 1), _EPS, dtype=power.dtype, device=power.device)
+        mean = power.flatten(1).mean(dim=1).clamp_min(1e-30)
+        return (mean * 10 ** (-RELATIVE_FLOOR_DB / 10))[:, None, None]
+
     @float32_features
     def features(self, wave: torch.Tensor) -> torch.Tensor:
         """Unnormalised features ``(batch, frames, dim)``: envelope | fine structure | phase coherence."""
         z = centred_stft(wave, self.n_fft, self.hop_length, self.window).transpose(1, 2)  # (B, frames, bins)
         power = z.real.square() + z.imag.square()
-        envelope = torch.log(torch.matmul(power, self.env_fb) + _EPS)
+        eps = self.floor(power)
+        envelope = torch.log(torch.matmul(power, self.env_fb) + eps)
         if self.envelope_norm == "band":
             envelope = envelope - envelope.median(dim=1, keepdim=True).values
         elif self.envelope_norm == "level":
             envelope = envelope - envelope.flatten(1).median(dim=1).values[:, None, None]
-        log_mag = torch.log(power + _EPS).mul_(0.5)
+        log_mag = torch.log(power + eps).mul_(0.5)
         curvature = log_mag[..., 1:-1] - 0.5 * (log_mag[..., :-2] + log_mag[..., 2:])
         fine = torch.log(torch.matmul(curvature.square_(), self.detail_fb) + 1e-4)
         parts = [envelope, fine]
         if self.phase:
             # power[k] * cos(phi[k-1] - 2 phi[k] + phi[k+1]) = Re(X[k-1] X[k+1] conj(X[k])^2) / (|X[k-1]| |X[k+1]|)
             numerator = (z[..., :-2] * z[..., 2:] * z[..., 1:-1].conj().square()).real
-            mag = torch.sqrt(power + _EPS)
-            weighted = numerator / (mag[..., :-2] * mag[..., 2:] + _EPS)
+            mag = torch.sqrt(power + eps)
+            weighted = numerator / (mag[..., :-2] * mag[..., 2:] + eps)
             weight = power[..., 1:-1]
-            coherence = torch.matmul(weighted, self.detail_fb) / (torch.matmul(weight, self.detail_fb) + _EPS)
+            coherence = torch.matmul(weighted, self.detail_fb) / (torch.matmul(weight, self.detail_fb) + eps)
             parts.append(coherence)
         return torch.cat(parts, dim=-1)
 

@@ -121,3 +121,17 @@ def test_cached_features_carry_recording_history_variants(tiny_corpus):
     feats, _, _ = ds[0]
     assert any(np.allclose(feats[: len(v)], v.numpy()[: len(feats)]) for v in ds.histories[0])
     assert not np.allclose(feats[: len(ds.feats[0])], ds.feats[0].numpy()[: len(feats)])
+
+
+def test_threshold_can_be_calibrated_on_processed_validation_reals(tiny_corpus, tmp_path):
+    clean, web = tmp_path / "clean", tmp_path / "web"
+    train(tiny_corpus, clean, tiny_detector_config(), tiny_train_config(epochs=1))
+    train(tiny_corpus, web, tiny_detector_config(), tiny_train_config(epochs=1, threshold_histories=3))
+    a, b = (json.loads((p / "config.json").read_text())["decision"] for p in (clean, web))
+    assert a["histories"] == 0 and b["histories"] == 3
+    assert b["n_val_real"] == 4 * a["n_val_real"] and b["n_val_fake"] == a["n_val_fake"]
+    assert torch.equal(load_file(str(clean / "model.safetensors"))["backend.frame_head.weight"],
+                       load_file(str(web / "model.safetensors"))["backend.frame_head.weight"])  # same training
+    again = tmp_path / "again"
+    train(tiny_corpus, again, tiny_detector_config(), tiny_train_config(epochs=1, threshold_histories=3))
+    assert json.loads((again / "config.json").read_text())["decision"] == b  # seeded variants
