@@ -27,6 +27,9 @@ HF_DEFAULT_IDS = {
     "wav2vec2": "facebook/wav2vec2-base",
 }
 FRONTEND_NAMES = (*BUILTIN_FRONTENDS, "eat", *HF_DEFAULT_IDS, "hf:<id_or_path>")
+#: ``DetectorConfig.envelope_norm`` settings (detector.frontends.stft): none, the clip's median over bands and
+#: frames, each band's median over frames
+ENVELOPE_NORMS = ("none", "level", "band")
 #: Evaluation protocols of ``fakesound benchmark --protocol`` (detector.protocols).
 PROTOCOLS = ("ours", "fakesound", "fakesound2")
 
@@ -72,6 +75,14 @@ class DetectorConfig:
     #: scale each input window to a fixed level first (detector.level): scores do not depend on playback level, but
     #: measured side by side it lowered discrimination (README, Benchmarks -> Detector), so it is off by default
     level_norm: bool = False
+    #: what the built-in front-ends (stft, logmel) remove from their log band powers, per clip: "none", "level"
+    #: (the median over bands and frames) or "band" (each band's median over frames: level, EQ, static band
+    #: limits); pretrained front-ends normalise their own inputs and ignore it (detector.frontends.stft)
+    envelope_norm: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.envelope_norm not in ENVELOPE_NORMS:
+            raise ValueError(f"envelope_norm {self.envelope_norm!r}: expected one of {', '.join(ENVELOPE_NORMS)}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -81,6 +92,7 @@ class DetectorConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         data = {k: v for k, v in data.items() if k in known}
         data.setdefault("level_norm", False)  # checkpoints from before the option were trained without it
+        data.setdefault("envelope_norm", "none")  # likewise
         return cls(**data)
 
 

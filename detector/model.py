@@ -38,6 +38,10 @@ class DetectorModel(nn.Module):
         self.config = config
         if frontend is None:
             kwargs = dict(config.frontend_kwargs)
+            builtin = config.frontend in BUILTIN_FRONTENDS
+            if builtin and kwargs.setdefault("envelope_norm", config.envelope_norm) != config.envelope_norm:
+                raise ValueError(f"frontend_kwargs envelope_norm {kwargs['envelope_norm']!r} contradicts "
+                                 f"envelope_norm {config.envelope_norm!r}: set it once")
             if config.frontend not in BUILTIN_FRONTENDS:
                 kwargs.setdefault("freeze", config.freeze_frontend)
             frontend = create_frontend(config.frontend, **kwargs)

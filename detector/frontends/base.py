@@ -10,6 +10,29 @@ import torch
 from torch import nn
 
 F = TypeVar("F", bound=Callable[..., torch.Tensor])
+#: with an ``envelope_norm``, the power floor sits this far below the clip's mean bin power (:func:`power_floor`)
+RELATIVE_FLOOR_DB = 80.0
+
+
+def power_floor(power: torch.Tensor, envelope_norm: str, eps: float) -> torch.Tensor:
+    """The floor under every log and ratio of ``power`` ``(batch, frames, bins)``, as ``(batch, 1, 1)``: ``eps``
+    without ``envelope_norm``; with it :data:`RELATIVE_FLOOR_DB` below each clip's mean bin power, so empty bands
+    (above a codec's cut-off, between events) read the same at any playback level: the features are scale-free."""
+    if envelope_norm == "none":
+        return torch.full((power.shape[0], 1, 1), eps, dtype=power.dtype, device=power.device)
+    mean = power.flatten(1).mean(dim=1).clamp_min(1e-30)
+    return (mean * 10 ** (-RELATIVE_FLOOR_DB / 10))[:, None, None]
+
+
+def normalise_envelope(log_power: torch.Tensor, envelope_norm: str) -> torch.Tensor:
+    """Log band powers ``(batch, frames, bands)`` less each clip's median ("level": over bands and frames; "band":
+    per band over frames, as cepstral mean normalisation): what a recording chain adds to every frame alike goes,
+    what changes inside the clip stays."""
+    if envelope_norm == "band":
+        return log_power - log_power.median(dim=1, keepdim=True).values
+    if envelope_norm == "level":
+        return log_power - log_power.flatten(1).median(dim=1).values[:, None, None]
+    return log_power
 
 
 def float32_features(fn: F) -> F:

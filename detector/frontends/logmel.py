@@ -1,5 +1,7 @@
 """Log-mel front-end: STFT power -> mel filterbank -> log -> learned per-band normalisation.
 
+``envelope_norm`` ("level", "band") removes each clip's median log power as the ``stft`` front-end does.
+
 Frame ``k`` is the window centred on the middle of the span ``[k * hop, (k + 1) * hop)``, so a
 clip of ``T`` samples gives exactly ``ceil(T / hop)`` frames of ``hop / sample_rate`` seconds,
 the same grid :func:`pipeline.timemath.segments_to_frame_labels` labels.
@@ -13,7 +15,8 @@ import torch
 from torch import nn
 from transformers.audio_utils import mel_filter_bank
 
-from detector.frontends.base import CachableFrontend, float32_features
+from detector.config import ENVELOPE_NORMS
+from detector.frontends.base import CachableFrontend, float32_features, normalise_envelope, power_floor
 
 
 class LogMelFrontend(CachableFrontend):
@@ -27,8 +30,12 @@ class LogMelFrontend(CachableFrontend):
         n_fft: int = 640,
         f_min: float = 0.0,
         f_max: float | None = None,
+        envelope_norm: str = "none",
     ):
         super().__init__()
+        if envelope_norm not in ENVELOPE_NORMS:
+            raise ValueError(f"envelope_norm {envelope_norm!r}: expected one of {', '.join(ENVELOPE_NORMS)}")
+        self.envelope_norm = envelope_norm
         if n_fft < hop_length:
             raise ValueError(f"n_fft ({n_fft}) must be at least hop_length ({hop_length})")
         self.sample_rate = int(sample_rate)
@@ -59,13 +66,14 @@ class LogMelFrontend(CachableFrontend):
         spec = torch.stft(
             x, n_fft=self.n_fft, hop_length=self.hop_length, window=self.window, center=False, return_complex=True
         )[..., :frames]
-        power = spec.real.square() + spec.imag.square()  # (batch, freq, frames)
-        mel = torch.matmul(power.transpose(1, 2), self.mel_fb)
-        return torch.log(mel + 1e-8)
+        power = (spec.real.square() + spec.imag.square()).transpose(1, 2)  # (batch, frames, freq)
+        mel = torch.matmul(power, self.mel_fb)
+        return normalise_envelope(torch.log(mel + power_floor(power, self.envelope_norm, 1e-8)), self.envelope_norm)
 
     def features(self, wave: torch.Tensor) -> torch.Tensor:
         return self.log_mel(wave)
 
     def apply_gain(self, feats: torch.Tensor, gain_db: float) -> torch.Tensor:
-        """Every log-mel band moves by ``gain_db * ln(10) / 10`` (up to the 1e-8 floor)."""
-        return feats + gain_db * math.log(10.0) / 10.0
+        """Every log-mel band moves by ``gain_db * ln(10) / 10`` (up to the 1e-8 floor; not at all with
+        ``envelope_norm``)."""
+        return feats.clone() if self.envelope_norm != "none" else feats + gain_db * math.log(10.0) / 10.0

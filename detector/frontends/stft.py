@@ -35,13 +35,10 @@ import torch
 from torch import nn
 from transformers.audio_utils import mel_filter_bank
 
-from detector.frontends.base import CachableFrontend, float32_features
+from detector.config import ENVELOPE_NORMS
+from detector.frontends.base import CachableFrontend, float32_features, normalise_envelope, power_floor
 
 _EPS = 1e-8
-#: ``envelope_norm`` settings: none, the clip's median over bands and frames, each band's median over frames
-ENVELOPE_NORMS = ("none", "level", "band")
-#: with ``envelope_norm``, the power floor sits this far below the clip's mean bin power (see ``floor``)
-RELATIVE_FLOOR_DB = 80.0
 
 
 def band_matrix(n_bins: int, n_bands: int, sample_rate: int) -> np.ndarray:
@@ -103,26 +100,13 @@ class STFTFrontend(CachableFrontend):
     def num_frames(self, num_samples: int) -> int:
         return math.ceil(num_samples / self.hop_length)
 
-    def floor(self, power: torch.Tensor) -> torch.Tensor:
-        """The power floor under every log and ratio: fixed (:data:`_EPS`) without ``envelope_norm``; with it,
-        :data:`RELATIVE_FLOOR_DB` below the clip's mean bin power, so empty bands (above a codec's cut-off,
-        between events) read the same at any playback level and the features are exactly scale-free."""
-        if self.envelope_norm == "none":
-            return torch.full((power.shape[0], 1, 1), _EPS, dtype=power.dtype, device=power.device)
-        mean = power.flatten(1).mean(dim=1).clamp_min(1e-30)
-        return (mean * 10 ** (-RELATIVE_FLOOR_DB / 10))[:, None, None]
-
     @float32_features
     def features(self, wave: torch.Tensor) -> torch.Tensor:
         """Unnormalised features ``(batch, frames, dim)``: envelope | fine structure | phase coherence."""
         z = centred_stft(wave, self.n_fft, self.hop_length, self.window).transpose(1, 2)  # (B, frames, bins)
         power = z.real.square() + z.imag.square()
-        eps = self.floor(power)
-        envelope = torch.log(torch.matmul(power, self.env_fb) + eps)
-        if self.envelope_norm == "band":
-            envelope = envelope - envelope.median(dim=1, keepdim=True).values
-        elif self.envelope_norm == "level":
-            envelope = envelope - envelope.flatten(1).median(dim=1).values[:, None, None]
+        eps = power_floor(power, self.envelope_norm, _EPS)
+        envelope = normalise_envelope(torch.log(torch.matmul(power, self.env_fb) + eps), self.envelope_norm)
         log_mag = torch.log(power + eps).mul_(0.5)
         curvature = log_mag[..., 1:-1] - 0.5 * (log_mag[..., :-2] + log_mag[..., 2:])
         fine = torch.log(torch.matmul(curvature.square_(), self.detail_fb) + 1e-4)

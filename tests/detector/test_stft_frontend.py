@@ -121,3 +121,20 @@ def test_band_norm_removes_a_static_eq():
     level = STFTFrontend(envelope_norm="level").eval().features(torch.from_numpy(np.stack([wave, tilted])))
     assert float((env[0] - env[1]).abs().mean()) < 0.1
     assert float((level[0, 2:-2, : fe.n_bands] - level[1, 2:-2, : fe.n_bands]).abs().mean()) > 0.3
+
+
+def test_envelope_norm_is_a_model_setting_stored_with_the_checkpoint(tmp_path):
+    model = build_model(DetectorConfig(envelope_norm="band"))
+    assert model.frontend.envelope_norm == "band"
+    save_model(model, tmp_path)
+    assert load_model(tmp_path).frontend.envelope_norm == "band"
+    legacy = DetectorConfig(envelope_norm="band").to_dict()
+    del legacy["envelope_norm"]  # a checkpoint saved before the setting existed was trained without it
+    assert DetectorConfig.from_dict(legacy).envelope_norm == "none"
+    with pytest.raises(ValueError, match="envelope_norm"):
+        DetectorConfig(envelope_norm="cmvn")
+    with pytest.raises(ValueError, match="set it once"):
+        build_model(DetectorConfig(envelope_norm="band", frontend_kwargs={"envelope_norm": "level"}))
+    logmel = build_model(DetectorConfig(frontend="logmel", envelope_norm="band")).frontend.eval()
+    wave = torch.from_numpy(np.random.default_rng(2).standard_normal((1, 16000)).astype(np.float32) * 0.05)
+    assert torch.allclose(logmel.features(wave * 0.01), logmel.features(wave), atol=1e-3)
