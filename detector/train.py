@@ -31,7 +31,15 @@ from detector.frontends import CachableFrontend
 from detector.frontends.base import trainables_to_float32
 from detector.inference import Detector
 from detector.losses import detection_loss
-from detector.model import DetectorConfig, DetectorModel, build_model, read_config, resolve_device, save_model
+from detector.model import (
+    DetectorConfig,
+    DetectorModel,
+    build_model,
+    load_model,
+    read_config,
+    resolve_device,
+    save_model,
+)
 from pipeline.atomic import atomic_path, atomic_write_text
 from pipeline.conditions import apply_conditions, draw_history
 from pipeline.hashing import config_hash
@@ -257,9 +265,7 @@ def train(
         if cfg.progress:
             tqdm.write(json.dumps(json_safe(row)))
         if score > best:
-            calibration = val_preds + (history_reals(model, val_recs, corpus_dir, cfg, device)
-                                       if cfg.threshold_histories > 0 else [])
-            decision = {**decide_threshold(calibration, cfg.threshold_rule), "histories": cfg.threshold_histories}
+            decision = {**decide_threshold(val_preds, cfg.threshold_rule), "histories": 0}
             best, best_val = score, {**row, "metrics": val, "decision": decision}
             save_model(model, out_dir, {**extra, "decision": decision})
         with atomic_path(state_path) as tmp:
@@ -275,7 +281,32 @@ def train(
         summary = {"best_epoch": best_val.get("epoch"), "best_val": best_val, "history": history,
                    "train_seconds": round(elapsed, 2), "epochs_done": epoch + 1, **extra}
         atomic_write_text(out_dir / METRICS_FILE, json.dumps(json_safe(summary), indent=2, default=float))
+    if _needs_calibration(out_dir, cfg):  # after any epoch that saved a new best, or a changed setting
+        calibrate_threshold(out_dir, val_recs, corpus_dir, cfg, device)
     return json.loads((out_dir / METRICS_FILE).read_text()) if (out_dir / METRICS_FILE).exists() else {}
+
+
+def _needs_calibration(out_dir: Path, cfg: TrainConfig) -> bool:
+    if cfg.threshold_histories <= 0 or not (out_dir / "config.json").is_file():
+        return False
+    return (read_config(out_dir).get("decision") or {}).get("histories") != cfg.threshold_histories
+
+
+def calibrate_threshold(out_dir: Path, val_recs: list[ClipRecord], corpus_dir: Path, cfg: TrainConfig, device) -> None:
+    """Choose the stored threshold again for the selected checkpoint, on the clean validation clips plus
+    ``cfg.threshold_histories`` web-history variants of each validation real (:func:`history_reals`); once, after
+    training, so the epochs do not pay for it. Rewrites ``config.json`` and the best epoch in ``metrics.json``."""
+    model = load_model(out_dir, device)
+    preds = validate(model, val_recs, corpus_dir, cfg, device)[1] + history_reals(model, val_recs, corpus_dir, cfg,
+                                                                                   device)
+    decision = {**decide_threshold(preds, cfg.threshold_rule), "histories": cfg.threshold_histories}
+    config = read_config(out_dir)
+    save_model(model, out_dir, {**{k: v for k, v in config.items() if k != "detector"}, "decision": decision})
+    metrics_path = out_dir / METRICS_FILE
+    if metrics_path.is_file():
+        metrics = json.loads(metrics_path.read_text())
+        metrics.setdefault("best_val", {})["decision"] = decision
+        atomic_write_text(metrics_path, json.dumps(json_safe(metrics), indent=2, default=float))
 
 
 def load_train_config(ckpt_dir: str | Path) -> TrainConfig:
