@@ -46,6 +46,21 @@ def equal_power_ramps(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.cos(theta), np.sin(theta)
 
 
+def power_preserving_ramps(outgoing: np.ndarray, incoming: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(fade-out, fade-in) gains over ``len(outgoing)`` samples that keep the power of the blend for the two
+    signals' correlation ``rho`` (over the fade, clipped to [0, 1]): linear ramps ``1 - p, p`` scaled by
+    ``1 / sqrt((1 - p)^2 + p^2 + 2 rho p (1 - p))``. Uncorrelated signals (a donor stretch) get the equal-power
+    law, identical ones the linear law; an addition's insert, which contains the real clip, is no longer lifted
+    by up to 3 dB mid-fade as an equal-power fade would."""
+    n = len(outgoing)
+    a, b = np.asarray(outgoing, dtype=np.float64), np.asarray(incoming, dtype=np.float64)
+    norm = float(np.sqrt(np.dot(a, a) * np.dot(b, b)))
+    rho = float(np.clip(np.dot(a, b) / norm, 0.0, 1.0)) if norm > 0 else 0.0
+    p = (np.arange(n) + 0.5) / n
+    scale = 1.0 / np.sqrt((1 - p) ** 2 + p**2 + 2 * rho * p * (1 - p))
+    return (1 - p) * scale, p * scale
+
+
 def seam_shifts(original: np.ndarray, insert: np.ndarray, start: int, window: int) -> tuple[int, int]:
     """Samples to move the region's first and last seam *inward* (at most ``window`` each) so that each falls
     where the replacement is closest to the real clip: the seam's jump is then the real clip's own step plus
@@ -71,8 +86,9 @@ def splice(
 
     ``loudness_match`` scales the insert to the RMS of the span it replaces; ``align_zero_crossing`` moves each
     seam up to :data:`ZERO_CROSSING_WINDOW_S` into the region (:func:`seam_shifts`), the samples it skips staying
-    the real clip's; ``crossfade_ms`` > 0 then blends equal-power at both seams within the (moved) region.
-    Outside the (moved) region the result is bit-identical to ``original``.
+    the real clip's; ``crossfade_ms`` > 0 then blends at both seams within the (moved) region, keeping the
+    power for the two signals' correlation (:func:`power_preserving_ramps`: equal-power for a donor, linear for
+    an insert that contains the real). Outside the (moved) region the result is bit-identical to ``original``.
     """
     original = np.asarray(original, dtype=np.float32)
     start, stop = segment_to_samples(segment, sample_rate)
@@ -91,9 +107,10 @@ def splice(
     body = insert.astype(np.float64)
     n_fade = min(seconds_to_samples(crossfade_ms / 1000, sample_rate), (stop - start) // 2)
     if n_fade > 0:
-        fade_out, fade_in = equal_power_ramps(n_fade)
         head_real, tail_real = original[start : start + n_fade], original[stop - n_fade : stop]
+        fade_out, fade_in = power_preserving_ramps(head_real, body[:n_fade])
         body[:n_fade] = head_real * fade_out + body[:n_fade] * fade_in
+        fade_out, fade_in = power_preserving_ramps(body[-n_fade:], tail_real)
         body[-n_fade:] = tail_real * fade_in + body[-n_fade:] * fade_out
     out = original.copy()
     out[start:stop] = np.clip(body, -1.0, 1.0).astype(np.float32)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from pipeline.audio_io import quantize_pcm16, read_audio, write_audio
-from pipeline.splice import fit_length, match_loudness, rms, splice
+from pipeline.splice import fit_length, match_loudness, power_preserving_ramps, rms, splice
 from pipeline.timemath import segment_to_samples
 
 
@@ -34,7 +34,7 @@ def test_splice_survives_encoding_bit_exactly(tmp_path, real_clip, real_event):
     assert diff.min() >= start and diff.max() < stop
 
 
-def test_crossfade_stays_inside_region_and_is_equal_power(real_clip):
+def test_crossfade_stays_inside_region(real_clip):
     clip, rate = real_clip
     segment = (1.0, 2.0)
     start, stop = segment_to_samples(segment, rate)
@@ -43,9 +43,26 @@ def test_crossfade_stays_inside_region_and_is_equal_power(real_clip):
     assert np.array_equal(out[:start], clip[:start]) and np.array_equal(out[stop:], clip[stop:])
     n = int(0.02 * rate)
     assert np.allclose(out[start + n : stop - n], 0.25)
-    # first crossfade sample is mostly original, last one mostly insert (equal-power ramps)
-    theta = 0.5 / n * np.pi / 2
-    assert out[start] == pytest.approx(clip[start] * np.cos(theta) + 0.25 * np.sin(theta), abs=1e-6)
+    fade_out, fade_in = power_preserving_ramps(clip[start : start + n], insert[:n])
+    assert out[start] == pytest.approx(clip[start] * fade_out[0] + 0.25 * fade_in[0], abs=1e-6)
+    assert fade_out[0] > 0.95 and fade_in[-1] > 0.95  # starts on the real, ends on the insert
+
+
+def test_crossfade_law_follows_the_correlation():
+    n = 400
+    a = np.tile([1.0, 0.0], n // 2)
+    fade_out, fade_in = power_preserving_ramps(a, 1.0 - a)  # orthogonal: equal power
+    assert np.allclose(fade_out**2 + fade_in**2, 1.0)
+    fade_out, fade_in = power_preserving_ramps(a, 2 * a)  # fully correlated: linear
+    assert np.allclose(fade_out + fade_in, 1.0)
+
+
+def test_crossfade_of_an_insert_containing_the_real_does_not_lift_it():
+    """An addition's insert is the real plus an event: an equal-power fade would lift the real by up to 3 dB."""
+    rate = 32000
+    real = np.random.default_rng(0).standard_normal(rate).astype(np.float32) * 0.1
+    out = splice(real, real[8000:16000].copy(), (0.25, 0.5), rate, crossfade_ms=10)
+    assert np.allclose(out, real, atol=1e-6)  # an insert equal to the real: the fades give the real back
 
 
 def test_loudness_match_to_replaced_span(real_clip):
