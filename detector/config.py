@@ -51,7 +51,7 @@ class AugmentConfig:
     p_history: float = 0.3
     #: histories may include a web level treatment (loudness normalisation, limiting, clipping;
     #: pipeline.conditions.LEVEL_DRAWS) before their codec
-    history_levels: bool = False
+    history_levels: bool = True
     #: with cached features, recording-history variants computed once per clip (each epoch picks one)
     cached_histories: int = 1
 
@@ -78,7 +78,7 @@ class DetectorConfig:
     #: what the built-in front-ends (stft, logmel) remove from their log band powers, per clip: "none", "level"
     #: (the median over bands and frames) or "band" (each band's median over frames: level, EQ, static band
     #: limits); pretrained front-ends normalise their own inputs and ignore it (detector.frontends.stft)
-    envelope_norm: str = "none"
+    envelope_norm: str = "band"
 
     def __post_init__(self) -> None:
         if self.envelope_norm not in ENVELOPE_NORMS:
@@ -148,6 +148,9 @@ class TrainRequest(Request):
     model: str = opt(DetectorConfig.model, "back-end", choices=BACKEND_NAMES)
     frontend: str = opt(DetectorConfig.frontend, f"front-end: {', '.join(FRONTEND_NAMES)}")
     freeze_frontend: bool = opt(DetectorConfig.freeze_frontend, "keep front-end weights fixed")
+    envelope_norm: str = opt(DetectorConfig.envelope_norm, "per-clip median removed from the built-in front-ends' "
+                             "log band powers: band (level, EQ, static band limits), level, or none",
+                             choices=ENVELOPE_NORMS)
     epochs: int = opt(TrainConfig.epochs, "training epochs")
     seed: int = opt(TrainConfig.seed, "seed of initialisation, batching and augmentation")
     batch_size: int = opt(TrainConfig.batch_size, "clips per optimisation step")
@@ -162,7 +165,8 @@ class TrainRequest(Request):
 
     def configs(self) -> tuple[DetectorConfig, TrainConfig]:
         """The model and training configs this request asks for (every other setting at its default)."""
-        model = DetectorConfig(model=self.model, frontend=self.frontend, freeze_frontend=self.freeze_frontend)
+        model = DetectorConfig(model=self.model, frontend=self.frontend, freeze_frontend=self.freeze_frontend,
+                               envelope_norm=self.envelope_norm)
         train = TrainConfig(epochs=self.epochs, seed=self.seed, batch_size=self.batch_size, lr=self.lr,
                             augment=AugmentConfig() if self.augment else None,
                             holdout_manipulation=self.holdout_manipulation, device=self.device,

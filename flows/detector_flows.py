@@ -51,13 +51,15 @@ def benchmark_task(request: BenchmarkRequest) -> dict:
 
 @flow(name="train-detector")
 def train_detector(corpus: str, out: str, model: Backend = T.model, frontend: str = T.frontend,
-                   freeze_frontend: bool = T.freeze_frontend, epochs: int = T.epochs, seed: int = T.seed,
+                   freeze_frontend: bool = T.freeze_frontend, envelope_norm: str = T.envelope_norm,
+                   epochs: int = T.epochs, seed: int = T.seed,
                    batch_size: int = T.batch_size, lr: float = T.lr, augment: bool = T.augment,
                    resume: bool = T.resume, holdout_manipulation: str | None = T.holdout_manipulation,
                    threshold_rule: str = T.threshold_rule, device: Device = T.device) -> dict[str, Any]:
     """Train a detector on a corpus folder; publishes the per-epoch history as a table artifact."""
     request = TrainRequest(corpus=corpus, out=out, model=model, frontend=frontend, freeze_frontend=freeze_frontend,
-                           epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, augment=augment, resume=resume,
+                           envelope_norm=envelope_norm, epochs=epochs, seed=seed, batch_size=batch_size, lr=lr,
+                           augment=augment, resume=resume,
                            holdout_manipulation=holdout_manipulation, threshold_rule=threshold_rule, device=device)
     if not _in_flow():
         return train_task.fn(request)

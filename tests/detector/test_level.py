@@ -24,24 +24,25 @@ def _clip(seconds: float = 10.0, seed: int = 0) -> np.ndarray:
     return wave.astype(np.float32)
 
 
-def _scores(level_norm: bool, gains_db: tuple[float, ...]) -> list[tuple[float, np.ndarray]]:
+def _scores(level_norm: bool, gains_db: tuple[float, ...], envelope_norm: str = "none") -> list[tuple[float, ...]]:
     torch.manual_seed(0)
-    det = Detector(build_model(DetectorConfig(level_norm=level_norm)), device="cpu")
+    det = Detector(build_model(DetectorConfig(level_norm=level_norm, envelope_norm=envelope_norm)), device="cpu")
     wave = _clip()
     assert np.abs(wave).max() * 10 ** (12 / 20) < 1.0  # +12 dB does not clip
     return [det.predict_wave((wave * np.float32(10 ** (g / 20))).astype(np.float32)) for g in gains_db]
 
 
-def test_default_model_scores_agree_at_plus_minus_12_db():
-    (clip0, frames0), *others = _scores(True, (0.0, -12.0, 12.0))
+@pytest.mark.parametrize("level_norm, envelope_norm", [(True, "none"), (False, DetectorConfig().envelope_norm)])
+def test_level_norm_and_the_default_model_score_alike_at_plus_minus_12_db(level_norm, envelope_norm):
+    (clip0, frames0), *others = _scores(level_norm, (0.0, -12.0, 12.0), envelope_norm)
     for clip, frames in others:
         assert abs(clip - clip0) < 1e-4
         np.testing.assert_allclose(frames, frames0, atol=1e-4)
 
 
 def test_without_normalisation_level_moves_the_scores():
-    """The check above can fail: the same model without the option is level-dependent."""
-    (_, frames0), (_, frames1) = _scores(False, (0.0, 12.0))
+    """The check above can fail: the same model without either option is level-dependent."""
+    (_, frames0), (_, frames1) = _scores(False, (0.0, 12.0), "none")
     assert np.abs(frames1 - frames0).max() > 1e-3
 
 

@@ -125,7 +125,7 @@ def test_cached_features_carry_recording_history_variants(tiny_corpus):
 
 def test_threshold_can_be_calibrated_on_processed_validation_reals(tiny_corpus, tmp_path):
     clean, web = tmp_path / "clean", tmp_path / "web"
-    train(tiny_corpus, clean, tiny_detector_config(), tiny_train_config(epochs=1))
+    train(tiny_corpus, clean, tiny_detector_config(), tiny_train_config(epochs=1, threshold_histories=0))
     train(tiny_corpus, web, tiny_detector_config(), tiny_train_config(epochs=1, threshold_histories=3))
     a, b = (json.loads((p / "config.json").read_text())["decision"] for p in (clean, web))
     assert a["histories"] == 0 and b["histories"] == 3
