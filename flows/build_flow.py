@@ -259,6 +259,8 @@ def build_fakesound(
                            chunk_size=chunk_size, workers=workers,
                            overwrite=overwrite).absolute()
     resolved = recipe_for(request)  # unknown recipe or a setting that does not apply: refused before any task
+    grounding = STAGES.grounding_settings(request.grounding_model) if request.grounding_model else None
+    STAGES.check_checkpoints(resolved, grounding, request.grounding)  # missing weights: Failed before any worker
     logger = get_run_logger()
     logger.info("building %s with %s (seed %d)", request.out, request.recipe, request.seed)
     gpu = engine.recipe_runtime(resolved, request.device)["device"] == "cuda"

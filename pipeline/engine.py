@@ -473,12 +473,13 @@ def run_build(
 ) -> tuple[list[ClipRecord], list[Rejection]]:
     """Build a corpus into ``out`` (resumable) and finalise its manifest; returns (records, rejections).
 
-    The folder is locked and its identity checked first (:mod:`pipeline.folder`; ``overwrite`` replaces another
-    corpus). Raises :class:`BuildIncomplete` after finalising when some jobs failed (the corpus holds every other
-    clip).
+    Every checkpoint is checked first (loading nothing), then the folder is locked and its identity checked
+    (:mod:`pipeline.folder`; ``overwrite`` replaces another corpus). Raises :class:`BuildIncomplete` after
+    finalising when some jobs failed (the corpus holds every other clip).
     """
     identity = corpus_identity(recipe, seed, recipe_runtime(recipe, device, grounding), grounding, provenance,
                                grounding_path)
+    stages.check_checkpoints(recipe, grounding, grounding_path)  # missing weights: one line, nothing written
     with folder.claim(out, identity, overwrite) as claimed:
         return _run_claimed(claimed, sources, root, recipe, stages, seed, grounding_path, donors, device, executor,
                             chunk_size, provenance, workers, grounding)
@@ -549,6 +550,7 @@ def build(request: BuildRequest, recipe: Recipe, stages: Stages,
               "provenance": request.provenance(), "workers": request.workers, "grounding": grounding}
     identity = corpus_identity(recipe, request.seed, recipe_runtime(recipe, request.device, grounding), grounding,
                                request.provenance(), request.grounding)
+    stages.check_checkpoints(recipe, grounding, request.grounding)  # missing weights: one line, nothing written
     with folder.claim(request.out, identity, request.overwrite) as out:
         if not request.demo:
             sources, root = load_sources(request.sources or "")

@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.checkpoints import check_available
 from pipeline.errors import ConfigError
 from pipeline.interfaces import RegionPolicy, SpliceConfig
 from pipeline.requests import DEFAULT_RECIPE
 from regenerate.base import Donor, Regenerator
 from regenerate.configs import (
     AUDIOLDM,
+    AUDIOLDM1_CLAP,
     AUDIOLDM2,
     DEBUG_CHECKPOINT,
     INPAINT_DEFAULTS,
@@ -192,6 +194,27 @@ def get_recipe(name: str, **overrides: Any) -> Recipe:
     if name not in RECIPES:
         raise ConfigError(f"unknown recipe {name!r}; known: {', '.join(sorted(RECIPES))}")
     return RECIPES[name].with_overrides(**overrides)
+
+
+def check_checkpoints(recipe: Recipe) -> None:
+    """Start-up check that every checkpoint the recipe's model backends load can be had (inpainting model, CLAP
+    for best-of-N, AudioSR), loading nothing: raises ``CheckpointUnavailable`` in one line before a build claims
+    its folder or shows any progress. Weight-free and debug backends need none."""
+    from regenerate.audioldm.loading import CheckpointUnavailableError, check_checkpoint
+
+    for backend in (b for b in recipe.backends if b in MODEL_BACKENDS):
+        config = recipe.inpaint or INPAINT_DEFAULTS[backend]
+        debug = config.checkpoint == DEBUG_CHECKPOINT
+        if not debug:
+            check_checkpoint(config.checkpoint, "AudioLDMPipeline" if backend == "audioldm" else "AudioLDM2Pipeline")
+        clap = config.clap or (AUDIOLDM1_CLAP if backend == "audioldm" and not debug else None)
+        if config.n_candidates > 1 and clap:
+            check_available(clap, "config.json", error=CheckpointUnavailableError,
+                            local="a local CLAP folder as `clap`, or set n_candidates=1")
+    if recipe.audiosr is not None and recipe.audiosr.checkpoint != DEBUG_CHECKPOINT:
+        from regenerate.audiosr.loading import check_checkpoint as check_audiosr
+
+        check_audiosr(recipe.audiosr.checkpoint)
 
 
 def create_regenerators(recipe: Recipe, donors: Sequence[Donor] = (), device: str = "auto") -> dict[str, Regenerator]:

@@ -8,7 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipeline.checkpoints import CheckpointUnavailable, how_to_get, hub_offline, is_hub_id, short_reason
+from pipeline.checkpoints import (
+    CheckpointUnavailable,
+    check_available,
+    how_to_get,
+    hub_offline,
+    is_hub_id,
+    short_reason,
+)
 from pipeline.devices import resolve_device as pick_device  # noqa: F401 - the stage's name for it
 from pipeline.devices import resolve_dtype as pick_dtype  # noqa: F401
 
@@ -56,6 +63,29 @@ def resolve_checkpoint(id_or_path: str | os.PathLike, expected_pipeline: str, ca
             f"{id_or_path} is a {found} checkpoint, this backend needs an {expected_pipeline} one"
         )
     return folder
+
+
+def check_checkpoint(id_or_path: str, expected_pipeline: str) -> None:
+    """Start-up check of a diffusers-format checkpoint, loading nothing: it can be had (local folder, cache, or
+    online), and where it is local its ``model_index.json`` names ``expected_pipeline`` and every part it lists
+    has its folder."""
+    folder = check_available(id_or_path, "model_index.json", local=LOCAL_FOLDER, error=CheckpointUnavailableError)
+    if folder is None:  # on the Hub: the loader downloads it
+        return
+    index = json.loads((folder / "model_index.json").read_text())
+    if index.get("_class_name") != expected_pipeline:
+        raise CheckpointUnavailableError(
+            f"{id_or_path} is a {index.get('_class_name')} checkpoint, this backend needs an {expected_pipeline} one"
+        )
+    missing = [name for name, spec in index.items()
+               if not name.startswith("_") and isinstance(spec, list) and spec[0] and not (folder / name).is_dir()]
+    if missing:
+        fix = (f"an incomplete download; {_how_to_get(id_or_path)}" if is_hub_id(id_or_path)
+               else "copy the whole checkpoint folder")
+        raise CheckpointUnavailableError(
+            f"checkpoint {folder} lacks the {', '.join(f'{m}/' for m in missing)} folder(s) its model_index.json "
+            f"lists; {fix}"
+        )
 
 
 def _download(repo_id: str, cache_dir: str | None) -> Path:
