@@ -34,6 +34,7 @@ from pipeline.atomic import atomic_path
 from pipeline.audio_io import read_audio, write_audio
 from pipeline.errors import ConfigError, RejectedInput, Rejection
 from pipeline.fakesound_format import read_fakesound_json, resolve_release_path
+from pipeline.folder import folder_lock
 from pipeline.hashing import config_hash, sha256_file
 from pipeline.manifest import FAKE, REAL, ClipRecord, read_manifest
 from pipeline.requests import Request, opt, required
@@ -326,8 +327,13 @@ def plan(request: RestoreRealsRequest) -> tuple[list[_PairJob], list[Rejection],
 def restore_reals(request: RestoreRealsRequest) -> tuple[list[ClipRecord], list[Rejection]]:
     """Restore every real the sources allow; writes the paired corpus and returns (records, rejections)."""
     out = Path(request.out)
-    out.mkdir(parents=True, exist_ok=True)
-    corpus.remove_partial_files(out)
+    with folder_lock(out, "restore-reals"):  # one run per folder: the sweep never deletes a live run's files
+        corpus.remove_partial_files(out)
+        return _restore_locked(request, out)
+
+
+def _restore_locked(request: RestoreRealsRequest, out: Path) -> tuple[list[ClipRecord], list[Rejection]]:
+    """:func:`restore_reals` in a folder this process has locked."""
     jobs, rejections, observed = plan(request)
     records: list[ClipRecord] = []
 

@@ -31,6 +31,7 @@ from pipeline import corpus
 from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import read_audio_bytes, write_audio
 from pipeline.errors import ConfigError, FakesoundError, RejectedInput, Rejection
+from pipeline.folder import folder_lock
 from pipeline.hashing import config_hash
 from pipeline.manifest import ClipRecord, write_manifest
 from pipeline.requests import ImportRequest
@@ -274,8 +275,13 @@ def import_hf_sources(
     if request.hf_dataset is None:
         raise ConfigError("import_hf_sources needs `hf_dataset` (pipeline.sources.import_job runs folder imports)")
     out = Path(request.out)
-    out.mkdir(parents=True, exist_ok=True)
-    corpus.remove_partial_files(out)
+    with folder_lock(out, "import-sources"):  # one run per folder: the sweep never deletes a live run's files
+        corpus.remove_partial_files(out)
+        return _import_locked(request, out, on_reject)
+
+
+def _import_locked(request: ImportRequest, out: Path, on_reject: Callable[[Rejection], None] | None) -> SourceImport:
+    """:func:`import_hf_sources` in a folder this process has locked."""
     splits = open_dataset(request)
     result = SourceImport()
     clips: dict[str, _Clip] = {}

@@ -17,6 +17,7 @@ from pipeline import corpus
 from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import audio_info, check_audio_path, decode_audio
 from pipeline.errors import ConfigError, RejectedInput, Rejection
+from pipeline.folder import folder_lock
 from pipeline.hashing import sha256_file
 from pipeline.manifest import REAL, ClipRecord, write_manifest
 from pipeline.requests import ImportRequest
@@ -246,8 +247,8 @@ def import_job(request: ImportRequest, on_reject: Callable[[Rejection], None] | 
     out = Path(request.out)
     if not Path(request.audio or "").is_dir():
         raise FileNotFoundError(f"{request.audio}: audio folder not found")
-    out.mkdir(parents=True, exist_ok=True)
-    result = import_sources(request.audio or "", request.captions or "", out, on_reject)
-    write_manifest(out / corpus.MANIFEST, result.records)
-    atomic_write_text(out / corpus.REJECTED, "".join(r.to_json() + "\n" for r in result.rejected))
+    with folder_lock(out, "import-sources"):
+        result = import_sources(request.audio or "", request.captions or "", out, on_reject)
+        write_manifest(out / corpus.MANIFEST, result.records)
+        atomic_write_text(out / corpus.REJECTED, "".join(r.to_json() + "\n" for r in result.rejected))
     return result
