@@ -24,6 +24,7 @@ from typing import Any
 from pipeline.containment import OutsideCorpus, audio_inside
 from pipeline.corpus import LICENSES, MANIFEST, SUMMARY
 from pipeline.errors import FakesoundError
+from pipeline.licences import demote_headings
 from pipeline.manifest import FAKE, ClipRecord, read_manifest
 
 SPLIT_ORDER = ("train", "val", "validation", "dev", "test")
@@ -251,10 +252,6 @@ def _stats_table(corpus: Corpus) -> str:
     return "\n".join(lines)
 
 
-def _demote_headings(markdown: str, levels: int = 2) -> str:
-    return re.sub(r"^(#{1,6}) ", lambda m: "#" * min(6, len(m.group(1)) + levels) + " ", markdown, flags=re.M)
-
-
 def dataset_card(corpus: Corpus, dataset_dict, license: str | None = None, pretty_name: str | None = None,
                  repo_id: str | None = None) -> str:
     """README.md text: Hub metadata (licence, configs, dataset_info) and a card for detector researchers."""
@@ -394,7 +391,7 @@ The task, the manipulation pipeline and the metadata format follow FakeSound:
 
 Licence: `{licence}`. The fakes are derived from the source recordings below, so they carry the same terms.
 
-{_demote_headings(corpus.licenses_text.strip())}
+{demote_headings(corpus.licenses_text.strip())}
 """
     return f"---\n{card_data.to_yaml()}\n---\n{body}"
 
