@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.audio_io import decode_audio
 from pipeline.containment import OutsideCorpus, audio_inside
 from pipeline.corpus import LICENSES, MANIFEST, SUMMARY
-from pipeline.errors import FakesoundError
+from pipeline.errors import FakesoundError, RejectedInput
 from pipeline.licences import demote_headings
 from pipeline.manifest import FAKE, ClipRecord, read_manifest
 
@@ -116,8 +117,14 @@ def load_corpus(corpus_dir: str | Path, splits: Sequence[str] | None = None) -> 
         if dupes:
             raise PublishError(f"{root / MANIFEST}: duplicate clip ids in split {split}: {', '.join(dupes[:5])}")
         for record in by_split[split]:
-            if not _audio_of(root, record).is_file():
-                raise PublishError(f"{_audio_of(root, record)}: audio of clip {record.id!r} is missing")
+            audio = _audio_of(root, record)
+            if not audio.exists():
+                raise PublishError(f"{audio}: audio of clip {record.id!r} is missing")
+            try:  # nothing that does not decode is published (truncated, corrupt, NaN/Inf, a folder, not audio)
+                decode_audio(audio)
+            except RejectedInput as err:
+                raise PublishError(f"{err.item}: audio of clip {record.id!r} cannot be published: "
+                                   f"{err.reason}") from None
     if not (root / LICENSES).is_file():
         raise PublishError(f"{root}: {LICENSES} missing (a published corpus must carry the source audio's licences: "
                            f"write one there; builds copy it from the sources folder)")
@@ -136,6 +143,8 @@ def _audio_of(root: str | Path, record: ClipRecord) -> Path:
         return audio_inside(root, record.audio_path, record.id)
     except OutsideCorpus as err:
         raise PublishError(f"{Path(root) / MANIFEST}: {err}") from None
+    except RejectedInput as err:  # a symlink loop
+        raise PublishError(f"{err}") from None
 
 
 def hub_features():
