@@ -508,6 +508,7 @@ def _run_claimed(out: Path, sources: Sequence[ClipRecord], root: Path, recipe: R
     if todo:
         if grounding is not None:  # load the grounder now: a missing checkpoint stops the build before any clip
             _Loaded.regions(ctx)
+        _check_donor_backends(ctx, rejections)
         chunks = chunked(todo, chunk_size_for(len(todo), workers, chunk_size))
         for chunk_results in (executor or serial_executor)(chunks, ctx):
             results.extend(chunk_results)
@@ -524,6 +525,20 @@ def _run_claimed(out: Path, sources: Sequence[ClipRecord], root: Path, recipe: R
     if failures:
         raise BuildIncomplete(sorted(failures, key=lambda f: f.source_id), records, rejections)
     return records, rejections
+
+
+def _check_donor_backends(ctx: BuildContext, rejections: Sequence[Rejection]) -> None:
+    """When every donor candidate was rejected, start the (weight-free, cheap) backends now, so one that needs
+    donors stops the build before any clip with a line that says why there are none (count and first rejection)."""
+    skipped = [r for r in rejections if r.stage == "donor"]
+    if ctx.donors or not skipped or ctx.recipe.uses_models:
+        return
+    try:
+        _Loaded.get(ctx)
+    except RejectedInput as err:
+        first = skipped[0]
+        raise RejectedInput(err.item, f"{err.reason}; all {len(skipped)} donor candidate(s) were rejected (first: "
+                                      f"{first.item}: {first.reason})") from err
 
 
 def _other_shards(out: Path, planned: set[str], made: set[str], rejections: list[Rejection]) -> list[ClipRecord]:
