@@ -23,7 +23,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from pipeline.folder import folder_lock
 from pipeline.hashing import config_hash
 from pipeline.manifest import ClipRecord, write_manifest
 from pipeline.requests import ImportRequest
+from pipeline.source_policy import SourcePolicy
 from pipeline.sources import SourceImport, source_record
 
 STAGE = "import-sources"
@@ -252,7 +253,7 @@ class _Clip:
 
 
 def _encode_clip(data: bytes, item: str, out: Path, stem: str, sample_rate: int | None, key: str,
-                 clip_id: str) -> ClipRecord:
+                 clip_id: str, policy: SourcePolicy) -> ClipRecord:
     """Decode -> mono -> resample -> 16-bit FLAC -> record, then mark the job finished (or reuse a finished one)."""
     done = corpus.load_job(out, key)
     if done and done[0]:
@@ -260,7 +261,7 @@ def _encode_clip(data: bytes, item: str, out: Path, stem: str, sample_rate: int 
     audio, rate = read_audio_bytes(data, item, sample_rate)
     path = write_audio(out / AUDIO_DIR / f"{stem}.flac", audio, rate)
     try:
-        record = source_record(path, clip_id, "", out)  # the source policy, on what was written
+        record = source_record(path, clip_id, "", out, policy=policy)  # the source policy, on what was written
     except RejectedInput:
         path.unlink(missing_ok=True)  # a refused clip leaves no file the manifest does not list
         raise
@@ -393,9 +394,12 @@ def _take_row(
     stem = file_stem(clip_id)
     if stems.setdefault(stem, clip_id) != clip_id:
         raise RejectedInput(item, f"file name {stem!r} already used by clip {stems[stem]!r}")
-    key = config_hash(["hf-source", audio_sha, request.output_rate, stem])
+    policy = request.policy
+    # the policy keys the job only when it is not the default, so imports made before it was a setting resume
+    key = config_hash(["hf-source", audio_sha, request.output_rate, stem, *([asdict(policy)] if policy != SourcePolicy()
+                                                                           else [])])
     clips[clip_id] = _Clip(clip_id, audio_sha, key, split, id_fields, list(captions))
-    return pool.submit(_encode_clip, data, item, out, stem, request.output_rate, key, clip_id)
+    return pool.submit(_encode_clip, data, item, out, stem, request.output_rate, key, clip_id, policy)
 
 
 def _collect(future: Future, result: SourceImport, reject: Callable[[str, str], None]) -> None:

@@ -249,7 +249,7 @@ def import_job(request: ImportRequest, on_reject: Callable[[Rejection], None] | 
     if not Path(request.audio or "").is_dir():
         raise FileNotFoundError(f"{request.audio}: audio folder not found")
     with folder_lock(out, "import-sources"):
-        result = import_sources(request.audio or "", request.captions or "", out, on_reject)
+        result = import_sources(request.audio or "", request.captions or "", out, on_reject, request.policy)
         write_manifest(out / corpus.MANIFEST, result.records)
         atomic_write_text(out / corpus.REJECTED, "".join(r.to_json() + "\n" for r in result.rejected))
         audio_dir = Path(request.audio or "").resolve()
