@@ -19,6 +19,7 @@ every mirror documents its columns, each role falls back to common names, and ``
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -26,6 +27,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import soundfile as sf
 
 from pipeline import corpus
 from pipeline.atomic import atomic_write_text
@@ -252,12 +255,23 @@ class _Clip:
     captions: list[str] = field(default_factory=list)
 
 
+def _check_recording(data: bytes, item: str, policy: SourcePolicy) -> None:
+    """The rules the written file (resampled, mixed to mono) can no longer show: the recording's own rate and
+    channel count (an 8 kHz or 9-channel recording must not pass as a 32 kHz mono one)."""
+    try:
+        info = sf.info(io.BytesIO(data))
+    except Exception:  # undecodable: decoding says so, in its own words
+        return
+    policy.check_header(item, int(info.samplerate), max(1, int(info.frames)), int(info.channels))
+
+
 def _encode_clip(data: bytes, item: str, out: Path, stem: str, sample_rate: int | None, key: str,
                  clip_id: str, policy: SourcePolicy) -> ClipRecord:
     """Decode -> mono -> resample -> 16-bit FLAC -> record, then mark the job finished (or reuse a finished one)."""
     done = corpus.load_job(out, key)
     if done and done[0]:
         return done[0][0]
+    _check_recording(data, item, policy)
     audio, rate = read_audio_bytes(data, item, sample_rate)
     path = write_audio(out / AUDIO_DIR / f"{stem}.flac", audio, rate)
     try:

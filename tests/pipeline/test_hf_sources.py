@@ -246,3 +246,30 @@ def test_rows_the_source_policy_refuses_leave_no_file(tmp_path):
     reasons = sorted(r.reason for r in result.rejected)
     assert "digital silence" in reasons[0] and "shorter than 1.0 s" in reasons[1]
     assert sorted(p.name for p in (out / "audio").iterdir()) == [Path(result.records[0].audio_path).name]
+
+
+def test_the_policy_sees_the_recordings_own_rate_and_channels(tmp_path):
+    """An 8 kHz or 9-channel recording is refused, although the written file (32 kHz, mono) would pass."""
+    def encoded(audio, rate):
+        buf = io.BytesIO()
+        sf.write(buf, audio, rate, format="WAV", subtype="PCM_16")
+        return buf.getvalue()
+
+    noise = np.random.default_rng(0).standard_normal
+    rows = [{"youtube_id": "phone", "start_time": 0, "audio": {"bytes": encoded(0.1 * noise(8000 * 2), 8000),
+                                                               "path": None}, "caption": "a phone call"},
+            {"youtube_id": "array", "start_time": 0, "audio": {"bytes": encoded(0.1 * noise((16000 * 2, 9)), 16000),
+                                                               "path": None}, "caption": "nine microphones"},
+            {"youtube_id": "ok", "start_time": 1, "audio": {"bytes": _encoded(_clip(3), "WAV"), "path": None},
+             "caption": "z"}]
+    out = tmp_path / "out"
+    result = import_hf_sources(ImportRequest(hf_dataset=str(_write_parquet(rows, tmp_path / "d.parquet")),
+                                             out=str(out)))
+    assert [r.id for r in result.records] == ["ok_1"]
+    reasons = {r.item.split()[-1]: r.reason for r in result.rejected}
+    assert reasons == {"phone_0": "sample rate 8000 Hz is below the minimum 16000 Hz",
+                       "array_0": "9 channels (at most 8 are mixed to mono)"}
+    assert sorted(p.name for p in (out / "audio").iterdir()) == ["ok_1.flac"]  # nothing written for them
+    relaxed = import_hf_sources(ImportRequest(hf_dataset=str(tmp_path / "d.parquet"), out=str(tmp_path / "r"),
+                                              min_sample_rate=8000, max_channels=9))
+    assert len(relaxed.records) == 3
