@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pipeline.checkpoints import check_available
@@ -213,9 +214,13 @@ def check_checkpoints(recipe: Recipe) -> None:
             check_available(clap, "config.json", error=CheckpointUnavailableError,
                             local="a local CLAP folder as `clap`, or set n_candidates=1")
     if recipe.audiosr is not None and recipe.audiosr.checkpoint != DEBUG_CHECKPOINT:
+        from regenerate.audiosr.loading import AudioSRLoadError
         from regenerate.audiosr.loading import check_checkpoint as check_audiosr
 
         check_audiosr(recipe.audiosr.checkpoint)
+        config_file = recipe.audiosr.config_file
+        if config_file and not Path(config_file).is_file():
+            raise AudioSRLoadError(f"AudioSR architecture JSON {config_file} not found (audiosr_config)")
 
 
 def create_regenerators(recipe: Recipe, donors: Sequence[Donor] = (), device: str = "auto") -> dict[str, Regenerator]:

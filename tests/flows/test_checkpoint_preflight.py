@@ -89,6 +89,12 @@ def test_every_checkpoint_is_checked_not_only_the_first(offline, sources, tmp_pa
     assert "haoheliu/audiosr_basic" in capsys.readouterr().err  # AudioSR after inpainting
     assert main([*build_args, "--recipe", "fakesound-train", "--audiosr", "debug", "--clap", "laion/clap"]) == 2
     assert "laion/clap" in capsys.readouterr().err  # the CLAP that scores best-of-N
+    sr = tmp_path / "audiosr"
+    sr.mkdir()
+    (sr / "pytorch_model.bin").write_bytes(b"")
+    assert main([*build_args, "--recipe", "fakesound-train", "--audiosr", str(sr), "--audiosr-config",
+                 str(tmp_path / "arch.json"), "--n-candidates", "1"]) == EXIT_ERROR
+    assert "arch.json not found" in capsys.readouterr().err  # the architecture JSON the request names
     assert main([*build_args, "--recipe", "debug-audioldm2", "--grounding-model", "tag"]) == EXIT_ERROR
     assert "wsntxxn/cnn8rnn-laionclap-audiocapsv2-grounding" in capsys.readouterr().err
     assert not out.exists()
