@@ -71,10 +71,9 @@ def check_grounder(settings: Mapping[str, Any] | None, grounding_path: str | Pat
     results file is given (it wins) or the backend needs no weights."""
     if settings is None or grounding_path or settings.get("backend") != TAG:
         return
-    from grounding.tag_checkpoint import CONFIG_FILE, TagModelUnavailableError
-    from pipeline.checkpoints import check_available
+    from pipeline.checkpoints import check_available  # not grounding.tag_checkpoint: it would import torch
 
-    check_available(str(settings["model"]), CONFIG_FILE, error=TagModelUnavailableError,
+    check_available(str(settings["model"]), "config.json",
                     local="a local folder holding config.json, model.safetensors and the tokenizer files")
 
 

@@ -17,6 +17,9 @@ from pipeline.errors import EnvironmentProblem
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _TRUE = {"1", "true", "yes", "on"}
 _FILE_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".json")
+#: What a local diffusers checkpoint must be, for the offline message.
+DIFFUSERS_FOLDER = ("the path of a local diffusers-format folder "
+                    "(model_index.json, unet/, vae/, vocoder/, text_encoder/, tokenizer/, scheduler/)")
 
 
 class CheckpointUnavailable(EnvironmentProblem):
@@ -127,3 +130,26 @@ def check_available(
     if not found:
         raise error(unavailable(id_or_path, marker, "the repository has no such file", local))
     return None
+
+
+def check_diffusers_checkpoint(id_or_path: str, expected_pipeline: str,
+                               error: type[CheckpointUnavailable] = CheckpointUnavailable) -> None:
+    """Start-up check of a diffusers-format checkpoint, loading nothing (not even diffusers): it can be had (local
+    folder, cache, or online), and where it is local its ``model_index.json`` names ``expected_pipeline`` and every
+    part it lists has its folder."""
+    import json
+
+    folder = check_available(id_or_path, "model_index.json", local=DIFFUSERS_FOLDER, error=error)
+    if folder is None:  # on the Hub: the loader downloads it
+        return
+    index = json.loads((folder / "model_index.json").read_text())
+    if index.get("_class_name") != expected_pipeline:
+        raise error(f"{id_or_path} is a {index.get('_class_name')} checkpoint, this backend needs an "
+                    f"{expected_pipeline} one")
+    missing = [name for name, spec in index.items()
+               if not name.startswith("_") and isinstance(spec, list) and spec[0] and not (folder / name).is_dir()]
+    if missing:
+        fix = (f"an incomplete download; {how_to_get(id_or_path, local=DIFFUSERS_FOLDER)}" if is_hub_id(id_or_path)
+               else "copy the whole checkpoint folder")
+        raise error(f"checkpoint {folder} lacks the {', '.join(f'{m}/' for m in missing)} folder(s) its "
+                    f"model_index.json lists; {fix}")

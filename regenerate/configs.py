@@ -86,6 +86,8 @@ class InpaintConfig:
                              f"(got {self.posterior!r}, {self.unconditional!r})")
 
 
+#: The file an AudioSR checkpoint (hub repo or folder) holds.
+AUDIOSR_CHECKPOINT_FILE = "pytorch_model.bin"
 #: The official AudioSR checkpoints by short name.
 AUDIOSR_HUB_IDS = {"basic": "haoheliu/audiosr_basic", "speech": "haoheliu/audiosr_speech"}
 

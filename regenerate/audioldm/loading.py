@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pipeline.checkpoints import (
+    DIFFUSERS_FOLDER,
     CheckpointUnavailable,
-    check_available,
     how_to_get,
     hub_offline,
     is_hub_id,
@@ -29,8 +29,7 @@ class CheckpointUnavailableError(CheckpointUnavailable, RuntimeError):
 
 
 #: What a local checkpoint must be, for the offline message.
-LOCAL_FOLDER = ("the path of a local diffusers-format folder "
-                "(model_index.json, unet/, vae/, vocoder/, text_encoder/, tokenizer/, scheduler/)")
+LOCAL_FOLDER = DIFFUSERS_FOLDER
 
 
 def _how_to_get(repo_id: str) -> str:
@@ -63,29 +62,6 @@ def resolve_checkpoint(id_or_path: str | os.PathLike, expected_pipeline: str, ca
             f"{id_or_path} is a {found} checkpoint, this backend needs an {expected_pipeline} one"
         )
     return folder
-
-
-def check_checkpoint(id_or_path: str, expected_pipeline: str) -> None:
-    """Start-up check of a diffusers-format checkpoint, loading nothing: it can be had (local folder, cache, or
-    online), and where it is local its ``model_index.json`` names ``expected_pipeline`` and every part it lists
-    has its folder."""
-    folder = check_available(id_or_path, "model_index.json", local=LOCAL_FOLDER, error=CheckpointUnavailableError)
-    if folder is None:  # on the Hub: the loader downloads it
-        return
-    index = json.loads((folder / "model_index.json").read_text())
-    if index.get("_class_name") != expected_pipeline:
-        raise CheckpointUnavailableError(
-            f"{id_or_path} is a {index.get('_class_name')} checkpoint, this backend needs an {expected_pipeline} one"
-        )
-    missing = [name for name, spec in index.items()
-               if not name.startswith("_") and isinstance(spec, list) and spec[0] and not (folder / name).is_dir()]
-    if missing:
-        fix = (f"an incomplete download; {_how_to_get(id_or_path)}" if is_hub_id(id_or_path)
-               else "copy the whole checkpoint folder")
-        raise CheckpointUnavailableError(
-            f"checkpoint {folder} lacks the {', '.join(f'{m}/' for m in missing)} folder(s) its model_index.json "
-            f"lists; {fix}"
-        )
 
 
 def _download(repo_id: str, cache_dir: str | None) -> Path:

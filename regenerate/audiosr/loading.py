@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from pipeline.checkpoints import CheckpointUnavailable, check_available, hub_file
+from pipeline.checkpoints import CheckpointUnavailable, hub_file
 from regenerate.audiosr.config import CHECKPOINT_FILE, HUB_IDS
 
 
@@ -31,14 +31,6 @@ def resolve_checkpoint(id_or_path: str) -> Path:
     path = hub_file(repo_id, CHECKPOINT_FILE, error=AudioSRLoadError, local=local)
     assert path is not None  # not optional: a missing file raises
     return path
-
-
-def check_checkpoint(id_or_path: str) -> None:
-    """Start-up check (loads nothing): the checkpoint :func:`resolve_checkpoint` would find can be had."""
-    local = Path(id_or_path).expanduser()
-    repo_id = str(local) if local.exists() else HUB_IDS.get(id_or_path, id_or_path)
-    check_available(repo_id, CHECKPOINT_FILE, local=f"a local folder holding {CHECKPOINT_FILE}, or its path",
-                    error=AudioSRLoadError)
 
 
 def read_checkpoint(path: Path) -> dict[str, torch.Tensor]:
