@@ -142,3 +142,22 @@ def test_flow_fails_with_the_reason_before_any_task(prefect_api, offline, source
     state = build_fakesound(out=str(out), sources=str(sources), recipe="fakesound-train", return_state=True)
     assert state.is_failed() and "cvssp/audioldm2 is not available" in str(state.message), state.message
     assert not out.exists()
+
+
+def test_the_preflight_imports_no_model_code(tmp_path):
+    """Cheap enough for the flow process: neither torch nor diffusers is imported to check the checkpoints."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\nfrom grounding.source import check_grounder, grounder_settings\n"
+            "from regenerate.recipes import check_checkpoints, get_recipe\n"
+            "for check in (lambda: check_checkpoints(get_recipe('fakesound-zeroshot')),\n"
+            "              lambda: check_grounder(grounder_settings('tag'))):\n"
+            "    try:\n        check()\n    except Exception as err:\n        print(type(err).__name__)\n"
+            "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "empty")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True,
+                         cwd=Path(__file__).resolve().parents[2]).stdout
+    assert out.split() == ["CheckpointUnavailable", "CheckpointUnavailable", "[]"], out
