@@ -17,7 +17,13 @@ One command builds the corpora, trains, evaluates and prints the targets table:
    corpus composed from the other (sources *and* donors disjoint).
 6. **Shortcut probes** (global statistics, boundary) on the whole main corpus, source-grouped CV.
 7. **Inference speed** of the default model (and ``fakesound-ref`` with ``--compare``): x real time per core.
-8. Opt-in (``--only compare``): issue 4's back-end comparison, ``mrtcn`` vs ``fakesound-ref`` on the same
+8. Opt-in (``--only wild``): the default model (or ``--checkpoint``) on real recordings it never saw — the wild set
+   of ``fetch_debian_audio.py`` (fetched into ``--debian-audio`` when absent; needs apt): false alarms at the stored
+   threshold per content kind and per web-like variant, and EER/AUC of wild reals vs weight-free fakes made from
+   them with ``import-sources`` + ``build`` (``bench_wild.py``). ``--only wildkit`` also trains the default model
+   on a demo corpus composed from the bundled kit + the extra training kit (same clips and seed) and puts both
+   models side by side on the wild set and on the main demo test split.
+9. Opt-in (``--only compare``): issue 4's back-end comparison, ``mrtcn`` vs ``fakesound-ref`` on the same
    front-end, data and epochs (300-clip corpus, 4 epochs: the reference costs about 5 s per batch on one thread),
    on every manipulation and with ``--holdout`` left out.
 
@@ -263,6 +269,14 @@ def targets_table(report: dict, holdout: str) -> str:
         per = ", ".join(f"{g} {100 * v:.1f}" for g, v in probe["eer"].items())
         rows.append((f"{name} probe EER % (lowest group; {per})", ">= 45", f"{100 * worst:.1f}",
                      _ok(worst, 0.45, lower_is_better=False)))
+    for name, w in report.get("wild", {}).items():
+        fa, fk = w["false_alarms"], w["fakes"]["all"]
+        rows.append((f"wild reals called fake % — {name}, clean clips (n={fa['by_variant']['clean']['n']})", "report",
+                     _v(fa["by_variant"], "clean", 100, 1), True))
+        rows.append((f"wild reals called fake % — {name}, all web-like variants (n={fa['all']['n']})", "report",
+                     _v(fa, "all", 100, 1), True))
+        rows.append((f"wild reals vs their fakes EER % — {name} (AUC {fk['auc']['value']:.3f})", "report",
+                     _v(fk, "eer", 100, 1), True))
     if "speed" in report:
         speed = report["speed"]["models"]["mrtcn"]
         rows.append(("inference x real time per core (default)", ">= 500",
@@ -272,7 +286,7 @@ def targets_table(report: dict, holdout: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed", "compare")
+PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed", "compare", "wild", "wildkit")
 #: Parts run unless --only/--skip say otherwise (the back-end comparison trains four more models: opt-in).
 DEFAULT_PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed")
 BENCH_CONDITIONS = ("lowpass:4000", "lowpass:8000", "lowpass:11025", "lowpass:16000", "mp3:0.5", "mp3:0.9",
@@ -308,6 +322,10 @@ def main() -> None:
     ap.add_argument("--compare", action="store_true", help="also time fakesound-ref beside the default model")
     ap.add_argument("--compare-clips", type=int, default=300, help="corpus size of the 'compare' part (seed + 1)")
     ap.add_argument("--compare-epochs", type=int, default=4, help="epochs of both back-ends in the 'compare' part")
+    ap.add_argument("--checkpoint", type=Path, default=None,
+                    help="wild part: score this checkpoint (default: the main part's, trained when missing)")
+    ap.add_argument("--debian-audio", type=Path, default=None,
+                    help="output of fetch_debian_audio.py (default WORK/debian_audio; fetched when absent)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 60-clip corpora, 1 epoch, 100 resamples")
     args = ap.parse_args()
     if args.quick:
@@ -366,6 +384,36 @@ def main() -> None:
         report["cross"] = {**trained, "test": test_metrics(cross, test_corpus, args.n_boot, split="all"),
                            "test_corpus": str(test_corpus)}
         rows += _rows(f"kit A ({cross.name})", test_corpus.name, "all", report["cross"]["test"])
+
+    if "wild" in parts or "wildkit" in parts:
+        sys.path.insert(0, str(ROOT))
+        from benchmarks.bench_wild import build_wild_fakes, ensure_wild, evaluate_wild, wild_markdown
+
+        fetched = args.debian_audio or work / "debian_audio"
+        wild = ensure_wild(fetched)
+        wild_corpus = build_wild_fakes(wild, work, args.seed)
+        systems: dict[str, Path] = {}
+        if "wild" in parts:
+            wild_ckpt = args.checkpoint or ckpt
+            if not (wild_ckpt / "config.json").exists():
+                train_and_test(corpus, wild_ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base), 0)
+            systems[f"default ({wild_ckpt.name})"] = wild_ckpt
+        if "wildkit" in parts:
+            kit_corpus = demo_corpus(work, args.clips, args.seed, fetched / "kit_with_bundled", "_kitplus")
+            for c in (corpus, kit_corpus):
+                c_ckpt = work / f"default_{c.name}_e{args.epochs}"
+                trained = train_and_test(c, c_ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base),
+                                         args.n_boot)
+                name = f"{'bundled + extra kit' if c is kit_corpus else 'bundled kit'} ({c_ckpt.name})"
+                systems[name] = c_ckpt
+                report.setdefault("wildkit", {})[name] = {
+                    "corpus": str(c), "own_test": trained["test"]["all"],
+                    "main_demo_test": test_metrics(c_ckpt, corpus, args.n_boot)["all"]}
+                rows += _rows(name, corpus.name, "test", {"all": report["wildkit"][name]["main_demo_test"]})
+        report["wild"] = {name: evaluate_wild(path, wild, wild_corpus, args.n_boot) for name, path in systems.items()}
+        wild_md = wild_markdown(report["wild"])
+        (work / f"{args.report}_wild.md").write_text(wild_md)
+        print(wild_md, flush=True)
 
     if "compare" in parts:  # issue 4: mrtcn vs fakesound-ref on one front-end, data, epochs (reduced budget)
         cmp_corpus = demo_corpus(work, args.compare_clips, args.seed + 1)
