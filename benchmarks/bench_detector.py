@@ -354,6 +354,7 @@ def main() -> None:
 
     ckpt = work / f"default_{corpus.name}_e{args.epochs}"
     rows: list[dict] = []
+    wild_md = ""  # the wild part's tables (kept in the Markdown report, so --merge carries them)
     if "main" in parts:
         report["main"] = train_and_test(corpus, ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base),
                                         args.n_boot)
@@ -444,7 +445,7 @@ def main() -> None:
             print(f"inference {name:14s}: {sp['xrt']:7.0f} x real time per core [{sp['ci'][0]:.0f}, "
                   f"{sp['ci'][1]:.0f}] (wall {sp['xrt_wall']:.0f} x; {sp['params'] / 1e6:.2f} M params; 10 s clips)")
     table = targets_table(report, args.holdout)
-    markdown = results_markdown(rows, {corpus.name: report.get("probes", {})}) + "\n" + table
+    markdown = results_markdown(rows, {corpus.name: report.get("probes", {})}) + "\n" + wild_md + "\n" + table
     print("\n" + markdown)
     (work / f"{args.report}.json").write_text(json.dumps(json_safe(report), indent=2, default=float))
     (work / f"{args.report}.md").write_text(markdown)
