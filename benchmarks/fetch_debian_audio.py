@@ -147,30 +147,42 @@ def parse_sources(text: str, where: str = "sources.toml") -> list[Package]:
 
 
 # ----------------------------------------------------------------------------------------------- licences
-def parse_copyright(text: str) -> list[tuple[list[str], str]]:
-    """``(Files patterns, License name)`` per stanza of a machine-readable ``debian/copyright``, in file order."""
+@dataclass(frozen=True)
+class Stanza:
+    """One ``Files:`` paragraph of a machine-readable ``debian/copyright``."""
+
+    patterns: tuple[str, ...]
+    licence: str  # the License: field's first line (the licence name or expression)
+    holders: str  # the Copyright: field, lines joined with "; "
+
+
+def parse_copyright(text: str) -> list[Stanza]:
+    """The ``Files:`` stanzas of a machine-readable ``debian/copyright``, in file order (continuation lines of
+    ``Files:`` and ``Copyright:`` are read; a ``License:`` field's text after its first line is not its name)."""
     stanzas = []
     for block in re.split(r"\n\s*\n", text):
-        fields: dict[str, str] = {}
+        fields: dict[str, list[str]] = {}
         key = None
         for line in block.splitlines():
             if line[:1] in (" ", "\t") and key:
-                fields[key] += " " + line.strip()
+                if line.strip() != ".":
+                    fields[key].append(line.strip())
             elif ":" in line:
                 key, _, value = line.partition(":")
                 key = key.strip().lower()
-                fields[key] = value.strip()
-        if "files" in fields and "license" in fields:
-            stanzas.append((fields["files"].split(), fields["license"].split("\n")[0].strip()))
+                fields[key] = [value.strip()] if value.strip() else []
+        if fields.get("files") and fields.get("license"):
+            stanzas.append(Stanza(tuple(" ".join(fields["files"]).split()), fields["license"][0],
+                                  "; ".join(fields.get("copyright", []))))
     return stanzas
 
 
-def licence_of(source_path: str, stanzas: list[tuple[list[str], str]]) -> str | None:
-    """The licence of ``source_path``: the last stanza whose Files pattern matches it wins (DEP-5)."""
+def stanza_of(source_path: str, stanzas: list[Stanza]) -> Stanza | None:
+    """The stanza covering ``source_path``: the last one whose Files pattern matches it wins (DEP-5)."""
     found = None
-    for patterns, licence in stanzas:
-        if any(fnmatch.fnmatchcase(source_path, p.removeprefix("./")) for p in patterns):
-            found = licence
+    for stanza in stanzas:
+        if any(fnmatch.fnmatchcase(source_path, p.removeprefix("./")) for p in stanza.patterns):
+            found = stanza
     return found
 
 
@@ -252,6 +264,7 @@ class Recording:
     selection: Selection
     installed: str  # path inside the package ("x.cat!N" for a catalogue entry)
     licence: str
+    holders: str  # the Copyright: field of its debian/copyright stanza
     note: str  # e.g. a catalogue entry's own credit line
     audio: np.ndarray
     rate: int
@@ -295,7 +308,8 @@ def select_recordings(package: Package, root: Path, rejected: list[str]) -> list
         usable: list[tuple[str, Recording]] = []
         for installed, content, note in _candidates(root, sel.glob):
             where = f"{package.name}:{installed}"
-            licence = licence_of(source_path(installed, package), stanzas)
+            stanza = stanza_of(source_path(installed, package), stanzas)
+            licence, holders = (stanza.licence, stanza.holders) if stanza else (None, "")
             if not licence_allowed(licence):
                 rejected.append(f"{where}: licence {licence or 'not found in debian/copyright'} is not allowed")
                 continue
@@ -311,7 +325,7 @@ def select_recordings(package: Package, root: Path, rejected: list[str]) -> list
                 continue  # too short for this selection: not an error
             digest = hashlib.sha256(audio.tobytes()).hexdigest()
             if digest not in {d for d, _ in usable}:  # the same recording shipped under several paths: once
-                usable.append((digest, Recording(package, sel, installed, licence, note, audio, rate)))
+                usable.append((digest, Recording(package, sel, installed, licence, holders, note, audio, rate)))
         for digest, rec in _every_kth(usable, sel.max_files):
             if digest not in seen_audio:  # taken by an earlier selection of this package
                 seen_audio.add(digest)
@@ -378,12 +392,14 @@ KIT_COLUMNS = ("file", "kind", "label", "caption_phrase", "duration_s", "sample_
 _ATTRIBUTION = "## Attribution text to reproduce"
 
 
-def _licences_md(title: str, intro: str, packages: list[Package], rows: list[dict]) -> str:
-    table = ["| file | package | path in the package | licence (debian/copyright) |", "|---|---|---|---|"]
-    table += [f"| {r['file']} | {r['source_package']} | {r['source_path']} | {r['licence']} |" for r in rows]
+def _licences_md(title: str, intro: str, packages: list[Package], rows: list[dict], modified: str) -> str:
+    table = ["| file | package | path in the package | licence | copyright (debian/copyright) |",
+             "|---|---|---|---|---|"]
+    table += [f"| {r['file']} | {r['source_package']} | {r['source_path']} | {r['licence']} | {r['holders']} |"
+              for r in rows]
     attribution = "\n".join(f"> {p.attribution}" for p in packages)
     return (f"# Licences and attribution — {title}\n\n{intro}\n\n{_ATTRIBUTION}\n\n{attribution}\n"
-            "> All sounds were modified (cut, mixed to mono, level-normalised).\n\n"
+            f"> All sounds were modified ({modified}).\n\n"
             "## Where the recordings come from\n\n"
             + "\n".join(f"* `{p.name} {p.version}` (sha256 of the .deb `{p.sha256}`): {p.credit}" for p in packages)
             + "\n\nEach file's licence is the `License:` of the stanza of the package's `debian/copyright`"
@@ -409,7 +425,8 @@ def write_kit(recordings: list[Recording], out: Path) -> list[dict]:
                      "caption_phrase": sel.phrase,
                      "duration_s": f"{len(audio) / rec.rate:.3f}", "sample_rate": rec.rate, "licence": rec.licence,
                      "source_package": f"{rec.package.name} {rec.package.version}", "source_path": rec.installed,
-                     "credit": rec.package.credit + (f" — {rec.note}" if rec.note else ""),
+                     "credit": " — ".join(filter(None, [rec.holders or rec.package.credit, rec.note])),
+                     "holders": rec.holders,
                      "notes": f"content {sel.content}; mono; {note}"})
     _write_kit_manifest(out / "manifest.csv", rows)
     packages = list({r.package.name: r.package for r in recordings}.values())
@@ -417,7 +434,8 @@ def write_kit(recordings: list[Recording], out: Path) -> list[dict]:
              " recordings from the Debian packages below, fetched by `benchmarks/fetch_debian_audio.py`. Treat the"
              " kit, and anything made from it, as **CC BY-SA** (the strongest licence in it): keep the attribution"
              " below and share alike.")
-    atomic_write_text(out / "LICENSES.md", _licences_md("extra training kit", intro, packages, rows))
+    atomic_write_text(out / "LICENSES.md", _licences_md("extra training kit", intro, packages, rows,
+                                                        "cut, mixed to mono, level-normalised"))
     return rows
 
 
@@ -473,7 +491,7 @@ def write_wild(recordings: list[Recording], out: Path, variants: dict[str, tuple
             if not np.any(clean):
                 continue  # digital silence is not a recording
             lic_rows.append({"file": f"audio/*/{clip_id}.flac", "source_package": rec.package.name,
-                             "source_path": rec.installed, "licence": rec.licence})
+                             "source_path": rec.installed, "licence": rec.licence, "holders": rec.holders})
             captions.append((clip_id, sel.caption))
             for variant, conditions in variants.items():
                 audio = apply_conditions(clean, rec.rate, list(conditions), np.random.default_rng(0))
@@ -496,7 +514,9 @@ def write_wild(recordings: list[Recording], out: Path, variants: dict[str, tuple
              " web-like variants of each (" + ", ".join(f"`{v}` = {' then '.join(c) or 'as shipped'}"
                                                         for v, c in variants.items()) + "). Fetched by"
              " `benchmarks/fetch_debian_audio.py`; evaluation material, not for training. Treat it as CC BY-SA.")
-    atomic_write_text(out / "LICENSES.md", _licences_md("wild evaluation set", intro, packages, lic_rows))
+    atomic_write_text(out / "LICENSES.md", _licences_md(
+        "wild evaluation set", intro, packages, lic_rows,
+        "cut, mixed to mono; the variants also level-changed, clipped, MP3-encoded or band-limited"))
     return [r for r in records if r.extra["variant"] == "clean"]
 
 

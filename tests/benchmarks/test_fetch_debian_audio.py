@@ -37,7 +37,15 @@ License: GPL-3
 Files: data/music/*.wav
  data/extra/song.wav
 Copyright: 2021 A Band
+ Another Player
 License: CC-BY-SA-3.0 or GPL-3
+
+Files: data/text/*
+Copyright: 2022 Writer
+License: CC-BY-3.0
+ You may use this under CC-BY-3.0 or GPL-3, whichever
+ .
+ you prefer.
 """
 
 LIST = """
@@ -136,10 +144,13 @@ def test_bad_lists_are_refused_naming_the_entry(change, message):
 
 def test_licences_come_from_the_last_matching_stanza_and_only_open_ones_pass():
     stanzas = F.parse_copyright(COPYRIGHT)
-    assert F.licence_of("src/main.c", stanzas) == "GPL-2+"
-    assert F.licence_of("data/sfx/knock.wav", stanzas) == "CC0-1.0"
-    assert F.licence_of("data/sfx/bad.wav", stanzas) == "GPL-3"  # the later, narrower stanza wins
-    assert F.licence_of("data/extra/song.wav", stanzas) == "CC-BY-SA-3.0 or GPL-3"  # continuation line of Files
+    assert F.stanza_of("src/main.c", stanzas).licence == "GPL-2+"
+    assert F.stanza_of("data/sfx/knock.wav", stanzas).licence == "CC0-1.0"
+    assert F.stanza_of("data/sfx/bad.wav", stanzas).licence == "GPL-3"  # the later, narrower stanza wins
+    song = F.stanza_of("data/extra/song.wav", stanzas)  # named on a continuation line of Files
+    assert song.licence == "CC-BY-SA-3.0 or GPL-3" and song.holders == "2021 A Band; Another Player"
+    assert F.stanza_of("data/text/notes.txt", stanzas).licence == "CC-BY-3.0"  # not its text's "or GPL" below
+    assert F.stanza_of("nowhere", []) is None
     for ok in ("CC0-1.0", "CC0", "CC-BY-3.0", "CC-BY-SA-4.0", "public-domain", "PD", "Expat", "CC-BY-SA-3.0 or GPL-3",
                "BSD-3-clause", "zlib or GPL-2 or CC-BY-3.0"):
         assert F.licence_allowed(ok), ok
@@ -199,6 +210,7 @@ def test_fetch_writes_kits_and_wild_set_from_verified_debs(tmp_path):
     with open(out / "kit" / "manifest.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["licence"] for r in rows} == {"CC0-1.0"} and all(r["source_package"] == "tiny-sounds 1.0-1" for r in rows)
+    assert {r["credit"] for r in rows} == {"2020 A Recordist"}
     assert "Sounds by A Recordist, CC0." in demo_corpus_licenses(out / "kit")  # the composer's LICENSES reader
 
     # the bundled kit and the extra kit in one folder, which the composer uses
@@ -222,7 +234,9 @@ def test_fetch_writes_kits_and_wild_set_from_verified_debs(tmp_path):
         captions = list(csv.DictReader(fh))
     assert [c["youtube_id"] for c in captions] == [r.source_id for r in clean]
     assert all((out / "wild" / "audio" / "clean" / f"{c['youtube_id']}.flac").is_file() for c in captions)
-    assert "Music by A Band" in (out / "wild" / "LICENSES.md").read_text()
+    wild_licences = (out / "wild" / "LICENSES.md").read_text()
+    assert "Music by A Band" in wild_licences
+    assert "| CC-BY-SA-3.0 or GPL-3 | 2021 A Band; Another Player |" in wild_licences  # per-file holders kept
 
     # same list and .debs -> same bytes
     again = tmp_path / "again"
