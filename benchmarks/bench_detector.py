@@ -151,6 +151,12 @@ def test_metrics(ckpt: Path, corpus: Path, n_boot: int, split: str = "test") -> 
     return metrics_by_group(preds, detector.threshold, n_boot=n_boot)
 
 
+def finished(ckpt: Path, epochs: int) -> bool:
+    """Whether ``ckpt`` holds a training run that went through ``epochs`` epochs (a partial one has a config too)."""
+    metrics = ckpt / "metrics.json"
+    return metrics.exists() and json.loads(metrics.read_text()).get("epochs_done", 0) >= epochs
+
+
 def train_and_test(corpus: Path, ckpt: Path, det: DetectorConfig, cfg: TrainConfig, n_boot: int) -> dict:
     """Train (resuming a finished or partial run in ``ckpt``), then score the test split."""
     timing_file = ckpt / "bench_timing.json"
@@ -396,19 +402,22 @@ def main() -> None:
         systems: dict[str, Path] = {}
         if "wild" in parts:
             wild_ckpt = args.checkpoint or ckpt
-            if not (wild_ckpt / "config.json").exists():
+            if args.checkpoint is None and not finished(ckpt, args.epochs):  # run the main part first to reuse it
                 train_and_test(corpus, wild_ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base), 0)
             systems[f"default ({wild_ckpt.name})"] = wild_ckpt
         if "wildkit" in parts:
             kit_corpus = demo_corpus(work, args.clips, args.seed, fetched / "kit_with_bundled", "_kitplus")
             for c in (corpus, kit_corpus):
                 c_ckpt = work / f"default_{c.name}_e{args.epochs}"
-                trained = train_and_test(c, c_ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base),
-                                         args.n_boot)
+                if finished(c_ckpt, args.epochs):  # taken as is (its training run's timing stays untouched)
+                    own_test = test_metrics(c_ckpt, c, args.n_boot)
+                else:
+                    own_test = train_and_test(c, c_ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base),
+                                              args.n_boot)["test"]
                 name = f"{'bundled + extra kit' if c is kit_corpus else 'bundled kit'} ({c_ckpt.name})"
                 systems[name] = c_ckpt
                 report.setdefault("wildkit", {})[name] = {
-                    "corpus": str(c), "own_test": trained["test"]["all"],
+                    "corpus": str(c), "own_test": own_test["all"],
                     "main_demo_test": test_metrics(c_ckpt, corpus, args.n_boot)["all"]}
                 rows += _rows(name, corpus.name, "test", {"all": report["wildkit"][name]["main_demo_test"]})
         report["wild"] = {name: evaluate_wild(path, wild, wild_corpus, args.n_boot) for name, path in systems.items()}
