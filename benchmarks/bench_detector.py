@@ -420,7 +420,8 @@ def main() -> None:
                     "corpus": str(c), "own_test": own_test["all"],
                     "main_demo_test": test_metrics(c_ckpt, corpus, args.n_boot)["all"]}
                 rows += _rows(name, corpus.name, "test", {"all": report["wildkit"][name]["main_demo_test"]})
-        report["wild"] = {name: evaluate_wild(path, wild, wild_corpus, args.n_boot) for name, path in systems.items()}
+        report["wild"] = {name: evaluate_wild(path, wild, wild_corpus, args.n_boot, reference=corpus)
+                          for name, path in systems.items()}
         wild_md = wild_markdown(report["wild"])
         (work / f"{args.report}_wild.md").write_text(wild_md)
         print(wild_md, flush=True)

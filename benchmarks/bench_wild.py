@@ -115,8 +115,11 @@ def separation(labels: np.ndarray, scores: np.ndarray, threshold: float, cluster
     return out
 
 
-def evaluate_wild(ckpt: Path, wild: Path, corpus: Path, n_boot: int, seed: int = 0) -> dict:
-    """Both measures for one checkpoint (see the module docstring)."""
+def evaluate_wild(ckpt: Path, wild: Path, corpus: Path, n_boot: int, seed: int = 0,
+                  reference: Path | None = None) -> dict:
+    """Both measures for one checkpoint (see the module docstring). With ``reference`` (a demo corpus), also the
+    threshold-free form of the false alarms: EER/AUC of the clean wild reals against that corpus's test fakes
+    (how far the model ranks real recordings it never saw below fakes of the kind it was trained on)."""
     detector = Detector.from_checkpoint(ckpt, device="cpu")
     reals = read_manifest(wild / "manifest.jsonl")
     preds, errors = predict_records(detector, reals, wild)
@@ -128,6 +131,17 @@ def evaluate_wild(ckpt: Path, wild: Path, corpus: Path, n_boot: int, seed: int =
            "false_alarms": false_alarms(scores, detector.threshold, reals, n_boot, seed)}
 
     clean = {r.source_id: r for r in reals if r.extra["variant"] == "clean"}
+    if reference is not None:
+        ref_fakes = [r for r in load_corpus(reference) if r.split == "test" and r.label == 1]
+        fpreds, errors = predict_records(detector, ref_fakes, reference)
+        if errors:
+            raise RuntimeError(errors[0])
+        labels = np.array([0] * len(clean) + [1] * len(fpreds))
+        both = np.array([by_id[r.id] for r in clean.values()] + [p.score for p in fpreds])
+        groups = [r.extra["source_path"] for r in clean.values()] + [f"ref:{r.source_id}" for r in ref_fakes]
+        out["reals_vs_reference_fakes"] = {"reference": str(reference), **separation(
+            labels, both, detector.threshold, groups, n_boot, seed)}
+
     records = load_corpus(corpus)
     cpreds, errors = predict_records(detector, records, corpus)
     if errors:
@@ -191,6 +205,15 @@ def wild_markdown(results: dict[str, dict]) -> str:
                 _pct(m["eer"]), f"{m['auc']['value']:.3f} [{m['auc']['ci_low']:.3f}, {m['auc']['ci_high']:.3f}]"]
         lines.append(f"| {group} | {ref['n_fake']}/{ref['n_real']} ({ref['n_recordings']}) | " + " | ".join(cells)
                      + " |")
+    if all("reals_vs_reference_fakes" in results[n] for n in names):
+        lines += ["", "### Threshold-free false alarms: clean wild reals vs the demo test split's fakes", "",
+                  "| measure | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        for key, label in (("eer", "EER %"), ("auc", "AUC"), ("fpr", "wild reals called fake %"),
+                           ("fnr", "demo fakes called real %")):
+            cells = [_pct(results[n]["reals_vs_reference_fakes"][key]) if key != "auc" else
+                     "{value:.3f} [{ci_low:.3f}, {ci_high:.3f}]".format(**results[n]["reals_vs_reference_fakes"][key])
+                     for n in names]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", "Thresholds: " + ", ".join(f"{n} {results[n]['threshold']:.3f}" for n in names) + ". "
               "A manipulation's group is its fakes plus every real clip of the corpus."]
     return "\n".join(lines) + "\n"

@@ -55,3 +55,6 @@ def test_separation_measures_and_markdown():
     result = {"threshold": 0.5, "false_alarms": fa, "fakes": {"corpus": "x", "all": sep, "content:speech": sep}}
     text = W.wild_markdown({"model A": result, "model B": result})
     assert "| variant mp3 | 4 (4) |" in text and "model B EER %" in text and "| content:speech | 20/20 (10) |" in text
+    assert "Threshold-free" not in text  # only when every system has the reference comparison
+    text = W.wild_markdown({"model A": {**result, "reals_vs_reference_fakes": sep}})
+    assert "| demo fakes called real % | 5.0 [" in text and f"| AUC | {sep['auc']['value']:.3f} [" in text
