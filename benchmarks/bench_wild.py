@@ -61,16 +61,19 @@ def build_wild_fakes(wild: Path, work: Path, seed: int) -> Path:
 
 
 def cluster_ci(statistic: Callable[[np.ndarray], float], clusters: Sequence[str], n_boot: int,
-               seed: int = 0) -> tuple[float, float]:
+               seed: int = 0, labels: Sequence[int] | None = None) -> tuple[float, float]:
     """95 % CI of ``statistic(item indices)`` resampling whole clusters with replacement (the project's
-    ``bootstrap_ci`` run over cluster ids)."""
+    ``bootstrap_ci`` run over cluster ids). With ``labels``, clusters are resampled within strata of the labels they
+    hold (all real, all fake, both), so a resample keeps both classes whenever the data has them."""
     names = sorted(set(clusters))
     index = {c: i for i, c in enumerate(names)}
     members: list[list[int]] = [[] for _ in names]
     for item, c in enumerate(clusters):
         members[index[c]].append(item)
     arrays = [np.asarray(m, dtype=np.int64) for m in members]
-    return M.bootstrap_ci(lambda idx: statistic(np.concatenate([arrays[i] for i in idx])), np.zeros(len(names)),
+    kinds = [tuple(sorted({int(labels[i]) for i in m})) if labels is not None else () for m in members]
+    strata = np.array([sorted(set(kinds)).index(k) for k in kinds])
+    return M.bootstrap_ci(lambda idx: statistic(np.concatenate([arrays[i] for i in idx])), strata,
                           n_boot=n_boot, seed=seed)
 
 
@@ -103,14 +106,17 @@ def separation(labels: np.ndarray, scores: np.ndarray, threshold: float, cluster
                seed: int = 0) -> dict:
     """EER, AUC, FPR and FNR (at ``threshold``) of reals vs fakes, CIs over recordings."""
     called = scores >= threshold
-    stats = {"eer": lambda i: M.eer(labels[i], scores[i]), "auc": lambda i: M.roc_auc(labels[i], scores[i]),
-             "fpr": lambda i: float(np.mean(called[i][labels[i] == 0])),
-             "fnr": lambda i: float(np.mean(~called[i][labels[i] == 1]))}
+    def both(fn: Callable[[np.ndarray], float]) -> Callable[[np.ndarray], float]:
+        return lambda i: fn(i) if len(set(labels[i].tolist())) == 2 else float("nan")  # NaN replicates are dropped
+
+    stats = {"eer": both(lambda i: M.eer(labels[i], scores[i])), "auc": both(lambda i: M.roc_auc(labels[i], scores[i])),
+             "fpr": both(lambda i: float(np.mean(called[i][labels[i] == 0]))),
+             "fnr": both(lambda i: float(np.mean(~called[i][labels[i] == 1])))}
     everything = np.arange(len(labels))
     out: dict = {"n_fake": int(labels.sum()), "n_real": int((labels == 0).sum()),
                  "n_recordings": len(set(clusters))}
     for k, (name, fn) in enumerate(stats.items()):
-        lo, hi = cluster_ci(fn, clusters, n_boot, seed + k)
+        lo, hi = cluster_ci(fn, clusters, n_boot, seed + k, labels)
         out[name] = {"value": float(fn(everything)), "ci_low": lo, "ci_high": hi}
     return out
 

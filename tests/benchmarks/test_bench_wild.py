@@ -26,6 +26,18 @@ def test_cluster_ci_resamples_whole_recordings():
     assert same[1] - same[0] < hi - lo
 
 
+def test_cluster_ci_keeps_both_classes_when_clusters_are_pure():
+    # 40 real-only recordings and 2 fake-only ones: unstratified, many resamples would hold no fake at all
+    labels = np.array([0] * 40 + [1] * 2)
+    scores = np.concatenate([np.linspace(0, 0.6, 40), [0.5, 0.9]])
+    clusters = [f"real{i}" for i in range(40)] + ["fake0", "fake1"]
+    sep = W.separation(labels, scores, 0.55, clusters, n_boot=300)
+    assert np.isfinite(sep["eer"]["ci_low"]) and sep["eer"]["ci_low"] <= sep["eer"]["value"] <= sep["eer"]["ci_high"]
+    seen = []
+    W.cluster_ci(lambda i: seen.append(set(labels[i].tolist())) or 0.0, clusters, n_boot=200, labels=labels)
+    assert all(s == {0, 1} for s in seen)
+
+
 def test_false_alarms_split_by_variant_and_content():
     records, scores = [], []
     for i in range(6):
