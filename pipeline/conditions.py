@@ -1,5 +1,5 @@
 """Recording conditions real clips go through on their way to a dataset: band limits, lossy codecs,
-resampling, level, DC offset, noise, mono downmix, peak normalisation and hard clipping.
+resampling, level, DC offset, noise, mono downmix.
 
 One implementation serves three users, so what the benchmark tests is what training and the demo saw:
 the demo composer draws a *history* per source clip before any fake is made (so a real clip and its fake
@@ -8,10 +8,8 @@ the same conditions for reals and fakes alike; ``fakesound benchmark --condition
 under named conditions.
 
 A condition is a string ``kind:value`` (``lowpass:8000``, ``mp3:0.9``, ``resample:16000``, ``gain:-12``,
-``noise:20``, ``dc:0.01``, ``downmix:12``, ``peak:-1`` (scaled so the peak sits at -1 dBFS, as
-loudness-normalised web uploads are), ``clip:6`` (6 dB of gain into a hard clip at full scale, as an overdriven
-upload)); :func:`apply_condition` applies it to mono float32 audio and returns audio of the same length and
-rate. Codecs are libsndfile's (MP3, Vorbis, Opus) at a
+``noise:20``, ``dc:0.01``, ``downmix:12``); :func:`apply_condition` applies it to mono float32 audio and
+returns audio of the same length and rate. Codecs are libsndfile's (MP3, Vorbis, Opus) at a
 ``compression_level`` in [0, 1); measured bit rates on 32 kHz noise (Opus at 48 kHz): MP3 0.0 → 328,
 0.7 → 115, 0.9 → 57 kbps; Vorbis 0.0 → 193, 0.5 → 76, 0.9 → 58 kbps; Opus 0.0 → 261, 0.5 → 135,
 0.8 → 59, 0.9 → ~35 kbps. libsndfile compensates codec delay; any residual lag is removed by
@@ -34,9 +32,7 @@ CODECS = {
     "vorbis": ("OGG", "VORBIS", None),
     "opus": ("OGG", "OPUS", (8000, 12000, 16000, 24000, 48000)),
 }
-KINDS = ("lowpass", "resample", *CODECS, "gain", "noise", "dc", "downmix", "peak", "clip")
-#: Kinds that change level (or clip it) rather than shape: :func:`shape_change` leaves them out.
-LEVEL_KINDS = ("gain", "dc", "noise", "peak", "clip")
+KINDS = ("lowpass", "resample", *CODECS, "gain", "noise", "dc", "downmix")
 MAX_LAG = 4096
 
 
@@ -53,10 +49,6 @@ def parse_condition(spec: str) -> tuple[str, float]:
         raise ValueError(f"condition {spec!r}: compression level must be in [0, 1)")
     if kind in ("lowpass", "resample") and number < 1000:
         raise ValueError(f"condition {spec!r}: {kind} needs a frequency/rate of at least 1000 Hz")
-    if kind == "peak" and number > 0:
-        raise ValueError(f"condition {spec!r}: a peak above 0 dBFS cannot be stored")
-    if kind == "clip" and number < 0:
-        raise ValueError(f"condition {spec!r}: clipping needs a gain of at least 0 dB")
     return kind, number
 
 
@@ -124,14 +116,6 @@ def downmix(audio: np.ndarray, delay: int) -> np.ndarray:
     return (0.6 * x + 0.4 * late).astype(np.float32)
 
 
-def peak_normalise(audio: np.ndarray, peak_dbfs: float) -> np.ndarray:
-    """``audio`` scaled so its largest absolute sample is ``peak_dbfs`` (digital silence stays silent)."""
-    peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
-    if peak <= 0.0:
-        return np.asarray(audio, dtype=np.float32)
-    return (np.asarray(audio, dtype=np.float64) * (10 ** (peak_dbfs / 20) / peak)).astype(np.float32)
-
-
 def apply_condition(audio: np.ndarray, rate: int, spec: str, rng: np.random.Generator | None = None) -> np.ndarray:
     """``audio`` (mono float32 at ``rate``) after condition ``spec``; same length. ``rng`` seeds noise."""
     kind, value = parse_condition(spec)
@@ -149,10 +133,6 @@ def apply_condition(audio: np.ndarray, rate: int, spec: str, rng: np.random.Gene
         return white_noise(audio, value, rng if rng is not None else np.random.default_rng(0))
     if kind == "dc":
         return (audio + np.float32(value)).astype(np.float32)
-    if kind == "peak":
-        return peak_normalise(audio, value)
-    if kind == "clip":
-        return np.clip(audio * np.float32(10 ** (value / 20)), -1.0, 1.0).astype(np.float32)
     return downmix(audio, int(value))
 
 
@@ -170,7 +150,7 @@ def shape_change(original: np.ndarray, changed: np.ndarray, rate: int, history: 
     ``original + H(changed - original)``. Material a backend brings in (a donor stretch, an added event,
     resynthesis error) then carries the band limit and codec of the clip it lands in, so neither the seams
     nor clip statistics tell the fake by its bandwidth."""
-    steps = [h for h in history if parse_condition(h)[0] not in LEVEL_KINDS]
+    steps = [h for h in history if parse_condition(h)[0] not in ("gain", "dc", "noise")]
     original = np.asarray(original, dtype=np.float32)
     if not steps:
         return np.asarray(changed, dtype=np.float32)
@@ -209,5 +189,5 @@ def draw_history(rng: np.random.Generator, rate: int) -> list[str]:
     return history
 
 
-__all__ = ["KINDS", "LEVEL_KINDS", "apply_condition", "apply_conditions", "band_limit", "codec_round_trip",
-           "draw_history", "parse_condition", "peak_normalise", "shape_change"]
+__all__ = ["KINDS", "apply_condition", "apply_conditions", "band_limit", "codec_round_trip", "draw_history",
+           "parse_condition", "shape_change"]
