@@ -12,7 +12,8 @@ CC BY-SA, public-domain and permissive ones, decodes each with the project's aud
   ``fakesound demo --kit OUT/kit_with_bundled``;
 * ``OUT/wild/`` — the **wild evaluation set**: real clips of at most ``clip_seconds`` cut from recordings of
   packages used by neither kit, at their native rates (``audio/clean``), web-like variants of each (``audio/<variant>``:
-  peak-normalised to -1 dBFS, hard-clipped by +6 dB, MP3 at ~57 kbps, band-limited as 16 kHz material), a
+  peak-normalised to -1 dBFS, loudness-normalised to -14 dBFS, hard-clipped by +6 dB, MP3 at ~57 kbps,
+  band-limited as 16 kHz material), a
   ``manifest.jsonl`` of them (label 0, ``extra`` = content kind, variant, package, source file), a
   ``captions.csv`` in the AudioCaps layout for ``fakesound import-sources`` (so fakes are made from the clean clips
   the way a user would) and ``LICENSES.md``.
@@ -63,10 +64,11 @@ ALLOWED_LICENCES = ("cc0", "cc-by", "cc-by-sa", "public-domain", "pd", "expat", 
 #: Web-like variants of each wild clip: the conditions (pipeline/conditions.py) applied to the clean clip.
 WILD_VARIANTS: dict[str, tuple[str, ...]] = {
     "clean": (),
-    "peak-1dB": ("peak:-1",),
-    "clipped+6dB": ("peak:-1", "clip:6"),
+    "peak-1dB": ("clip:0", "gain:-1"),  # peak-normalised to full scale (no drive), then 1 dB down
+    "loudness-14": ("loudness:-14",),  # a web platform's loudness normalisation, overflow clipped
+    "clipped+6dB": ("clip:6",),  # peak-normalised, driven 6 dB into a hard clip
     "mp3-57k": ("mp3:0.9",),
-    "band16k": ("lowpass:8000",),
+    "band16k": ("lowpass:8000",),  # what 16 kHz-sampled material holds
 }
 BACKGROUND_S, EVENT_MAX_S = 10.0, 4.0
 #: Shortest recording a selection takes, per kind (a background needs its 10 s excerpt).

@@ -8,12 +8,14 @@ the same conditions for reals and fakes alike; ``fakesound benchmark --condition
 under named conditions.
 
 A condition is a string ``kind:value`` (``lowpass:8000``, ``mp3:0.9``, ``resample:16000``, ``gain:-12``,
-``noise:20``, ``dc:0.01``, ``downmix:12``); :func:`apply_condition` applies it to mono float32 audio and
-returns audio of the same length and rate. Codecs are libsndfile's (MP3, Vorbis, Opus) at a
-``compression_level`` in [0, 1); measured bit rates on 32 kHz noise (Opus at 48 kHz): MP3 0.0 → 328,
-0.7 → 115, 0.9 → 57 kbps; Vorbis 0.0 → 193, 0.5 → 76, 0.9 → 58 kbps; Opus 0.0 → 261, 0.5 → 135,
-0.8 → 59, 0.9 → ~35 kbps. libsndfile compensates codec delay; any residual lag is removed by
-cross-correlation so frame labels stay aligned.
+``noise:20``, ``dc:0.01``, ``downmix:12``, ``clip:6``, ``limit:6``, ``loudness:-14``); :func:`apply_condition`
+applies it to mono float32 audio and returns audio of the same length and rate. The last three are what web
+audio goes through on its way to a dataset: peak-normalised and driven into hard clipping, pushed through a
+limiter, or loudness-normalised to a streaming target with the overflow clipped (all end at or below full
+scale). Codecs are libsndfile's (MP3, Vorbis, Opus) at a ``compression_level`` in [0, 1); measured bit rates
+on 32 kHz noise (Opus at 48 kHz): MP3 0.0 → 328, 0.7 → 115, 0.9 → 57 kbps; Vorbis 0.0 → 193, 0.5 → 76,
+0.9 → 58 kbps; Opus 0.0 → 261, 0.5 → 135, 0.8 → 59, 0.9 → ~35 kbps. libsndfile compensates codec delay; any
+residual lag is removed by cross-correlation so frame labels stay aligned.
 """
 
 from __future__ import annotations
@@ -32,8 +34,16 @@ CODECS = {
     "vorbis": ("OGG", "VORBIS", None),
     "opus": ("OGG", "OPUS", (8000, 12000, 16000, 24000, 48000)),
 }
-KINDS = ("lowpass", "resample", *CODECS, "gain", "noise", "dc", "downmix")
+#: Level treatments: nonlinear, so :func:`shape_change` leaves them (like gain, dc, noise) out of a change.
+LEVEL_KINDS = ("clip", "limit", "loudness")
+KINDS = ("lowpass", "resample", *CODECS, "gain", "noise", "dc", "downmix", *LEVEL_KINDS)
 MAX_LAG = 4096
+#: ``limit``: ceiling (-0.1 dBFS), look-ahead/attack and release of the peak limiter
+LIMIT_CEILING = 10 ** (-0.1 / 20)
+LIMIT_ATTACK_S = 0.002
+LIMIT_RELEASE_S = 0.05
+#: ``loudness``: 400 ms blocks below this level (dBFS) do not count, as BS.1770's absolute gate
+LOUDNESS_GATE_DBFS = -70.0
 
 
 def parse_condition(spec: str) -> tuple[str, float]:
@@ -49,6 +59,10 @@ def parse_condition(spec: str) -> tuple[str, float]:
         raise ValueError(f"condition {spec!r}: compression level must be in [0, 1)")
     if kind in ("lowpass", "resample") and number < 1000:
         raise ValueError(f"condition {spec!r}: {kind} needs a frequency/rate of at least 1000 Hz")
+    if kind in ("clip", "limit") and not 0.0 <= number <= 40.0:
+        raise ValueError(f"condition {spec!r}: {kind} drive must be 0..40 dB over full scale")
+    if kind == "loudness" and not -60.0 <= number <= 0.0:
+        raise ValueError(f"condition {spec!r}: loudness target must be -60..0 dBFS")
     return kind, number
 
 
@@ -116,6 +130,55 @@ def downmix(audio: np.ndarray, delay: int) -> np.ndarray:
     return (0.6 * x + 0.4 * late).astype(np.float32)
 
 
+def _peak(audio: np.ndarray) -> float:
+    return float(np.max(np.abs(audio))) if len(audio) else 0.0
+
+
+def hard_clip(audio: np.ndarray, drive_db: float) -> np.ndarray:
+    """Peak normalised to full scale, driven ``drive_db`` dB further and hard-clipped at +-1 (silence stays)."""
+    peak = _peak(audio)
+    if peak <= 0.0:
+        return np.asarray(audio, dtype=np.float32)
+    gain = 10 ** (drive_db / 20) / peak
+    return np.clip(np.asarray(audio, dtype=np.float64) * gain, -1.0, 1.0).astype(np.float32)
+
+
+def peak_limit(audio: np.ndarray, rate: int, drive_db: float) -> np.ndarray:
+    """Peak normalised to full scale, driven ``drive_db`` dB further into a look-ahead peak limiter (attack
+    :data:`LIMIT_ATTACK_S`, release :data:`LIMIT_RELEASE_S`, ceiling :data:`LIMIT_CEILING`): loud passages are
+    turned down smoothly instead of clipped, as broadcast and web mastering does."""
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
+    from scipy.signal import lfilter
+
+    peak = _peak(audio)
+    if peak <= 0.0:
+        return np.asarray(audio, dtype=np.float32)
+    x = np.asarray(audio, dtype=np.float64) * (10 ** (drive_db / 20) / peak)
+    attack = max(1, round(LIMIT_ATTACK_S * rate))
+    needed = np.minimum(1.0, LIMIT_CEILING / np.maximum(maximum_filter1d(np.abs(x), 2 * attack + 1), 1e-12))
+    # gain ramps down over the look-ahead (held minimum, then a moving average) and recovers with the release
+    ramped = uniform_filter1d(minimum_filter1d(needed, 4 * attack + 1), 2 * attack + 1)
+    pole = np.exp(-1.0 / (LIMIT_RELEASE_S * rate))
+    released = lfilter([1 - pole], [1, -pole], ramped - 1.0)[0] + 1.0
+    gain = np.minimum(released, ramped)
+    return np.clip(x * gain, -LIMIT_CEILING, LIMIT_CEILING).astype(np.float32)
+
+
+def loudness_normalise(audio: np.ndarray, rate: int, target_dbfs: float) -> np.ndarray:
+    """Gated RMS level (mean power of the 400 ms blocks above :data:`LOUDNESS_GATE_DBFS`; BS.1770's gate without
+    its K-weighting) set to ``target_dbfs``, what overflows full scale hard-clipped (a loudness-normalised
+    upload of a quiet recording). Audio with no block above the gate is returned unchanged."""
+    x = np.asarray(audio, dtype=np.float64)
+    block = max(1, round(0.4 * rate))
+    n = max(1, len(x) // block)
+    powers = np.array([np.mean(np.square(b)) for b in np.array_split(x[: max(block, n * block)], n)])
+    loud = powers[powers > 10 ** (LOUDNESS_GATE_DBFS / 10)]
+    if len(loud) == 0:
+        return x.astype(np.float32)
+    gain = 10 ** (target_dbfs / 20) / np.sqrt(float(np.mean(loud)))
+    return np.clip(x * gain, -1.0, 1.0).astype(np.float32)
+
+
 def apply_condition(audio: np.ndarray, rate: int, spec: str, rng: np.random.Generator | None = None) -> np.ndarray:
     """``audio`` (mono float32 at ``rate``) after condition ``spec``; same length. ``rng`` seeds noise."""
     kind, value = parse_condition(spec)
@@ -133,6 +196,12 @@ def apply_condition(audio: np.ndarray, rate: int, spec: str, rng: np.random.Gene
         return white_noise(audio, value, rng if rng is not None else np.random.default_rng(0))
     if kind == "dc":
         return (audio + np.float32(value)).astype(np.float32)
+    if kind == "clip":
+        return hard_clip(audio, value)
+    if kind == "limit":
+        return peak_limit(audio, rate, value)
+    if kind == "loudness":
+        return loudness_normalise(audio, rate, value)
     return downmix(audio, int(value))
 
 
@@ -150,7 +219,7 @@ def shape_change(original: np.ndarray, changed: np.ndarray, rate: int, history: 
     ``original + H(changed - original)``. Material a backend brings in (a donor stretch, an added event,
     resynthesis error) then carries the band limit and codec of the clip it lands in, so neither the seams
     nor clip statistics tell the fake by its bandwidth."""
-    steps = [h for h in history if parse_condition(h)[0] not in ("gain", "dc", "noise")]
+    steps = [h for h in history if parse_condition(h)[0] not in ("gain", "dc", "noise", *LEVEL_KINDS)]
     original = np.asarray(original, dtype=np.float32)
     if not steps:
         return np.asarray(changed, dtype=np.float32)
@@ -166,11 +235,24 @@ CODEC_DRAWS: tuple[tuple[str | None, tuple[float, ...], float], ...] = (
     (None, (), 0.40), ("mp3", (0.5, 0.7, 0.9), 0.25), ("vorbis", (0.3, 0.6, 0.9), 0.15),
     ("opus", (0.5, 0.8, 0.9), 0.20),
 )
+#: Level treatments of web audio (``draw_history(..., levels=True)``): (kind or None, values, probability).
+LEVEL_DRAWS: tuple[tuple[str | None, tuple[float, ...], float], ...] = (
+    (None, (), 0.55), ("loudness", (-23.0, -16.0, -14.0, -9.0), 0.20), ("limit", (3.0, 6.0, 12.0), 0.15),
+    ("clip", (0.0, 1.0, 3.0, 6.0), 0.10),
+)
 
 
-def draw_history(rng: np.random.Generator, rate: int) -> list[str]:
+def _pick(rng: np.random.Generator, draws: tuple[tuple[str | None, tuple[float, ...], float], ...]) -> str | None:
+    kinds, values, p = zip(*draws, strict=True)
+    i = int(rng.choice(len(kinds), p=np.asarray(p) / sum(p)))
+    return None if kinds[i] is None else f"{kinds[i]}:{float(rng.choice(values[i]))}"
+
+
+def draw_history(rng: np.random.Generator, rate: int, levels: bool = False) -> list[str]:
     """A seeded, plausible processing history for one real recording (band limit, resampling, codec, downmix,
-    DC). Level is left to the caller, which knows the clip's peak."""
+    DC). With ``levels`` a level treatment (:data:`LEVEL_DRAWS`: loudness normalisation, limiting, clipping)
+    may come before the codec, as an upload is mastered and then encoded; without it level is left to the
+    caller, which knows the clip's peak (the draws are then exactly those of earlier versions)."""
     history: list[str] = []
     bands, p = zip(*BANDWIDTHS, strict=True)
     band = bands[int(rng.choice(len(bands), p=np.asarray(p) / sum(p)))]
@@ -180,14 +262,14 @@ def draw_history(rng: np.random.Generator, rate: int) -> list[str]:
         history.append(f"resample:{int(rng.choice([22050, 24000, 44100, 48000]))}")
     if rng.random() < 0.15:
         history.append(f"downmix:{int(rng.integers(2, 24))}")
-    codecs, levels, p = zip(*CODEC_DRAWS, strict=True)
-    pick = int(rng.choice(len(codecs), p=np.asarray(p) / sum(p)))
-    if codecs[pick] is not None:
-        history.append(f"{codecs[pick]}:{float(rng.choice(levels[pick]))}")
+    if levels and (level := _pick(rng, LEVEL_DRAWS)) is not None:
+        history.append(level)
+    if (codec := _pick(rng, CODEC_DRAWS)) is not None:
+        history.append(codec)
     if rng.random() < 0.10:
         history.append(f"dc:{float(rng.choice([-1, 1]) * rng.uniform(0.002, 0.02)):.4f}")
     return history
 
 
-__all__ = ["KINDS", "apply_condition", "apply_conditions", "band_limit", "codec_round_trip", "draw_history",
-           "parse_condition", "shape_change"]
+__all__ = ["KINDS", "LEVEL_KINDS", "apply_condition", "apply_conditions", "band_limit", "codec_round_trip",
+           "draw_history", "hard_clip", "loudness_normalise", "parse_condition", "peak_limit", "shape_change"]

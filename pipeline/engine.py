@@ -43,7 +43,7 @@ from pipeline.interfaces import Donor, Recipe, Regenerator, RegionRequest, Regio
 from pipeline.manifest import FAKE, ClipRecord, read_manifest
 from pipeline.requests import BuildRequest
 from pipeline.seeding import keyed_int
-from pipeline.splice import altered_span, fit_length, splice
+from pipeline.splice import altered_segments, fit_length, splice
 from pipeline.timemath import Segment, ceil_to_grid, segment_to_samples, snap_to_grid
 
 #: What weight-free recipes run on, whatever the device asked for (numpy on the CPU).
@@ -259,9 +259,10 @@ def write_pair(prep: _Prepared, result: RegionResult, ctx: BuildContext) -> list
         insert = shape_change(prep.audio[first:last], insert, rate, history)
     settings = recipe.splice
     fake = quantize_pcm16(splice(prep.audio, insert, region, rate, crossfade_ms=settings.crossfade_ms,
-                                 loudness_match=settings.loudness_match))
-    region = altered_span(prep.audio, fake, region, rate, recipe.region.grid_s)  # no label edge identical to real
-    fake_id = fakesound_audio_id(job.source.id, region)
+                                 loudness_match=settings.loudness_match,
+                                 align_zero_crossing=settings.align_zero_crossing))
+    segments = altered_segments(prep.audio, fake, region, rate)  # no labelled 20 ms frame identical to the real
+    fake_id = fakesound_audio_id(job.source.id, (segments[0][0], segments[-1][1]))
     common = {
         "source_id": job.source.id, "split": job.split, "caption": job.source.caption, "sample_rate": rate,
         "num_samples": len(prep.audio), "duration": len(prep.audio) / rate, "seed": job.seed,
@@ -274,7 +275,7 @@ def write_pair(prep: _Prepared, result: RegionResult, ctx: BuildContext) -> list
         fake_fields: dict[str, Any] = {}
         if label == FAKE:
             fake_fields = {
-                "segments": [region], "manipulation": result.info.get("manipulation", ""),
+                "segments": segments, "manipulation": result.info.get("manipulation", ""),
                 "generator": result.info.get("generator", ""),
                 "extra": {**result.info, "recipe": recipe.name, "region_from": prep.how, **ctx.runtime()},
             }

@@ -2,7 +2,8 @@
 
 FakeSound: ``{"audios": [{"audio_id", "label", "onset_offset", "filepath"}]}`` with
 ``onset_offset`` = ``"on_off"`` (Python float reprs, e.g. ``"8.28_9.96"``, ``"4.0_5.2"``)
-and ``"0_0"`` for real clips. Fake ids are ``{source}_{on}_{off}``.
+and ``"0_0"`` for real clips. Fake ids are ``{source}_{on}_{off}``. A fake of ours labelled by several segments
+also carries ``"segments": [[on, off], ...]`` (its ``onset_offset`` spans them all).
 FakeSound2: one JSON object per line, ``onset_offset`` = ``"a-b_c-d"`` (``"0-0"`` for genuine).
 """
 
@@ -17,6 +18,8 @@ from pipeline.manifest import FAKE, REAL, REAL_MANIPULATION, ClipRecord
 from pipeline.timemath import Segment
 
 REAL_ONSET_OFFSET = "0_0"
+#: Our addition to a FakeSound entry: the exact labelled segments of a fake with more than one.
+SEGMENTS_KEY = "segments"
 
 
 #: FakeSound JSON does not say how a fake was made.
@@ -44,6 +47,17 @@ def _source_of(audio_id: str, label: int, onset_offset: str) -> str:
     return audio_id[: -len(suffix)] if label == FAKE and audio_id.endswith(suffix) else audio_id
 
 
+def _entry_segments(entry: dict, onset_offset: str) -> list[Segment]:
+    """The entry's segments: its exact ``segments`` when written (they must lie in ``onset_offset``'s span)."""
+    span = parse_onset_offset(onset_offset)
+    if SEGMENTS_KEY not in entry:
+        return span
+    segments = [(float(a), float(b)) for a, b in entry[SEGMENTS_KEY]]
+    if not span or any(b < a for a, b in segments) or segments[0][0] != span[0][0] or segments[-1][1] != span[0][1]:
+        raise ValueError(f"segments {entry[SEGMENTS_KEY]!r} do not fit onset_offset {onset_offset!r}")
+    return segments
+
+
 def read_fakesound_json(path: str | Path, split: str | None = None) -> list[ClipRecord]:
     """Import a FakeSound metadata file; ``split`` defaults to the file's stem."""
     path = Path(path)
@@ -65,7 +79,7 @@ def read_fakesound_json(path: str | Path, split: str | None = None) -> list[Clip
                     audio_path=entry["filepath"],
                     source_id=_source_of(entry["audio_id"], label, onset_offset),
                     split=split,
-                    segments=parse_onset_offset(onset_offset),
+                    segments=_entry_segments(entry, onset_offset),
                     manipulation=UNKNOWN_MANIPULATION if label == FAKE else REAL_MANIPULATION,
                 )
             )
@@ -89,15 +103,19 @@ def resolve_release_path(filepath: str | Path, audio_root: str | Path) -> Path:
 
 
 def to_fakesound_entry(record: ClipRecord) -> dict:
-    """One FakeSound ``audios`` entry; FakeSound has one region per fake."""
+    """One FakeSound ``audios`` entry. FakeSound has one region per fake: ``onset_offset`` is the span from the
+    first segment's onset to the last one's offset (what FakeSound's tools read), and a fake labelled by several
+    segments also carries them exactly under :data:`SEGMENTS_KEY` (their tools ignore it; ours read it back)."""
+    entry: dict = {"audio_id": record.id, "label": record.label, "onset_offset": REAL_ONSET_OFFSET,
+                   "filepath": record.audio_path}
     if record.label == FAKE:
-        if len(record.segments) != 1:
-            raise ValueError(f"{record.id}: FakeSound format holds exactly one region, got {len(record.segments)}")
-        (onset, offset), = record.segments
-        onset_offset = f"{format_time(onset)}_{format_time(offset)}"
-    else:
-        onset_offset = REAL_ONSET_OFFSET
-    return {"audio_id": record.id, "label": record.label, "onset_offset": onset_offset, "filepath": record.audio_path}
+        if not record.segments:
+            raise ValueError(f"{record.id}: a fake without a segment cannot be written as FakeSound JSON")
+        onset, offset = record.segments[0][0], record.segments[-1][1]
+        entry["onset_offset"] = f"{format_time(onset)}_{format_time(offset)}"
+        if len(record.segments) > 1:
+            entry[SEGMENTS_KEY] = [[float(a), float(b)] for a, b in record.segments]
+    return entry
 
 
 def dumps_fakesound_json(records: Iterable[ClipRecord]) -> str:

@@ -232,7 +232,8 @@ def _restore(job: _PairJob, out: Path, check: RealsCheck) -> tuple[list[ClipReco
     fakes = [(entry, *_decode(path), path) for entry, path in job.fakes]
     lead_entry, lead_audio, lead_info, _ = fakes[0]
     rate, n = int(lead_info.samplerate), len(lead_audio)
-    masks = [_outside_mask(len(audio), entry.segments[0], rate, check.guard_s) for entry, audio, _, _ in fakes]
+    masks = [_outside_mask(len(audio), (entry.segments[0][0], entry.segments[-1][1]), rate, check.guard_s)
+             for entry, audio, _, _ in fakes]
     if masks[0].sum() < seconds_to_samples(check.min_outside_s, rate):
         outside_s = samples_to_seconds(int(masks[0].sum()), rate)
         rejection = Rejection(job.real.id, STAGE, f"{lead_entry.id}: only {outside_s:.2f} s outside the "

@@ -8,12 +8,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from pipeline.errors import ConfigError
 from pipeline.timemath import FAKESOUND_GRID_S, Segment
 
 PhraseChoice = Literal["longest", "score", "random"]
@@ -49,12 +51,23 @@ class RegionPolicy:
 class SpliceConfig:
     """How regenerated audio goes back into the real clip (see :func:`pipeline.splice.splice`).
 
-    ``crossfade_ms`` is the boundary treatment: 0 is FakeSound's hard splice; > 0 an equal-power crossfade of that
-    length laid inside the region at both seams (the outside stays bit-identical).
+    The boundary treatment is two orthogonal settings: ``crossfade_ms`` 0 is FakeSound's hard splice, > 0 an
+    equal-power crossfade of that length laid inside the region at both seams; ``align_zero_crossing`` first moves
+    each seam up to 1 ms into the region, to where replacement and real clip agree best (both crossing zero at
+    best). The outside of the (moved) region stays bit-identical either way.
     """
 
     crossfade_ms: float = 0.0
+    align_zero_crossing: bool = False
     loudness_match: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.crossfade_ms, bool) or not isinstance(self.crossfade_ms, int | float) \
+                or not 0 <= self.crossfade_ms < math.inf:
+            raise ConfigError(f"splice.crossfade_ms must be a finite number of ms >= 0, got {self.crossfade_ms!r}")
+        for name in ("align_zero_crossing", "loudness_match"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"splice.{name} must be true or false, got {getattr(self, name)!r}")
 
 
 class RegionSource(Protocol):

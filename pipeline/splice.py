@@ -1,17 +1,20 @@
 """Splicing a regenerated region back into a real clip.
 
 The default is FakeSound's hard splice: the region's samples are replaced and every sample
-outside ``[start, stop)`` is bit-identical to the source. Crossfades, when asked for, are laid
-*inside* the region so the outside stays untouched.
+outside ``[start, stop)`` is bit-identical to the source. Seam treatments (zero-crossing alignment, crossfades)
+work *inside* the region so the outside stays untouched.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from pipeline.timemath import Segment, ceil_to_grid, segment_to_samples, snap_to_grid
+from pipeline.timemath import DEFAULT_FRAME_S, Segment, changed_segments, seconds_to_samples, segment_to_samples
 
 MAX_LOUDNESS_GAIN_DB = 24.0
+#: How far zero-crossing alignment may move a seam into the region: 1 ms keeps the seam within a millisecond of
+#: the labelled edge (where a boundary detector looks) and inside its 20 ms frame, so the label stays honest.
+ZERO_CROSSING_WINDOW_S = 0.001
 
 
 def fit_length(audio: np.ndarray, length: int) -> np.ndarray:
@@ -43,6 +46,33 @@ def equal_power_ramps(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.cos(theta), np.sin(theta)
 
 
+def power_preserving_ramps(outgoing: np.ndarray, incoming: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(fade-out, fade-in) gains over ``len(outgoing)`` samples that keep the power of the blend for the two
+    signals' correlation ``rho`` (over the fade, clipped to [0, 1]): linear ramps ``1 - p, p`` scaled by
+    ``1 / sqrt((1 - p)^2 + p^2 + 2 rho p (1 - p))``. Uncorrelated signals (a donor stretch) get the equal-power
+    law, identical ones the linear law; an addition's insert, which contains the real clip, is no longer lifted
+    by up to 3 dB mid-fade as an equal-power fade would."""
+    n = len(outgoing)
+    a, b = np.asarray(outgoing, dtype=np.float64), np.asarray(incoming, dtype=np.float64)
+    norm = float(np.sqrt(np.dot(a, a) * np.dot(b, b)))
+    rho = float(np.clip(np.dot(a, b) / norm, 0.0, 1.0)) if norm > 0 else 0.0
+    p = (np.arange(n) + 0.5) / n
+    scale = 1.0 / np.sqrt((1 - p) ** 2 + p**2 + 2 * rho * p * (1 - p))
+    return (1 - p) * scale, p * scale
+
+
+def seam_shifts(original: np.ndarray, insert: np.ndarray, start: int, window: int) -> tuple[int, int]:
+    """Samples to move the region's first and last seam *inward* (at most ``window`` each) so that each falls
+    where the replacement is closest to the real clip: the seam's jump is then the real clip's own step plus
+    ``|insert - original|`` at the seam sample, made as small as the window allows (both crossing zero is
+    its best case). Ties keep the seam nearest the edge; at least one sample of the insert stays.
+    """
+    n = len(insert)
+    window = max(0, min(window, (n - 1) // 2))
+    gap = np.abs(np.asarray(insert, dtype=np.float64) - np.asarray(original[start : start + n], dtype=np.float64))
+    return int(np.argmin(gap[: window + 1])), int(np.argmin(gap[::-1][: window + 1]))
+
+
 def splice(
     original: np.ndarray,
     insert: np.ndarray,
@@ -50,11 +80,15 @@ def splice(
     sample_rate: int,
     crossfade_ms: float = 0.0,
     loudness_match: bool = False,
+    align_zero_crossing: bool = False,
 ) -> np.ndarray:
     """Replace ``segment`` of ``original`` by ``insert`` (exactly the segment's sample count).
 
-    ``crossfade_ms`` > 0 blends equal-power at both seams within the region;
-    ``loudness_match`` scales the insert to the RMS of the span it replaces.
+    ``loudness_match`` scales the insert to the RMS of the span it replaces; ``align_zero_crossing`` moves each
+    seam up to :data:`ZERO_CROSSING_WINDOW_S` into the region (:func:`seam_shifts`), the samples it skips staying
+    the real clip's; ``crossfade_ms`` > 0 then blends at both seams within the (moved) region, keeping the
+    power for the two signals' correlation (:func:`power_preserving_ramps`: equal-power for a donor, linear for
+    an insert that contains the real). Outside the (moved) region the result is bit-identical to ``original``.
     """
     original = np.asarray(original, dtype=np.float32)
     start, stop = segment_to_samples(segment, sample_rate)
@@ -67,13 +101,17 @@ def splice(
         raise ValueError(f"insert has {len(insert)} samples, segment {segment} spans {stop - start}")
     if loudness_match:
         insert = match_loudness(insert, original[start:stop])
+    if align_zero_crossing:
+        head, tail = seam_shifts(original, insert, start, seconds_to_samples(ZERO_CROSSING_WINDOW_S, sample_rate))
+        insert, start, stop = insert[head : len(insert) - tail], start + head, stop - tail
     body = insert.astype(np.float64)
-    n_fade = min(round(crossfade_ms * sample_rate / 1000), (stop - start) // 2)
+    n_fade = min(seconds_to_samples(crossfade_ms / 1000, sample_rate), (stop - start) // 2)
     if n_fade > 0:
-        fade_out, fade_in = equal_power_ramps(n_fade)
-        head, tail = original[start : start + n_fade], original[stop - n_fade : stop]
-        body[:n_fade] = head * fade_out + body[:n_fade] * fade_in
-        body[-n_fade:] = tail * fade_in + body[-n_fade:] * fade_out
+        head_real, tail_real = original[start : start + n_fade], original[stop - n_fade : stop]
+        fade_out, fade_in = power_preserving_ramps(head_real, body[:n_fade])
+        body[:n_fade] = head_real * fade_out + body[:n_fade] * fade_in
+        fade_out, fade_in = power_preserving_ramps(body[-n_fade:], tail_real)
+        body[-n_fade:] = tail_real * fade_in + body[-n_fade:] * fade_out
     out = original.copy()
     out[start:stop] = np.clip(body, -1.0, 1.0).astype(np.float32)
     return out
@@ -89,20 +127,14 @@ def splice_many(
     return out
 
 
-def altered_span(original: np.ndarray, fake: np.ndarray, region: Segment, sample_rate: int, grid_s: float) -> Segment:
-    """The labelled span of a fake: from the grid step holding its first sample that differs from ``original``
-    to the grid step after its last, inside ``region``; ``region`` itself when nothing differs.
+def altered_segments(original: np.ndarray, fake: np.ndarray, region: Segment, sample_rate: int,
+                     cell_s: float = DEFAULT_FRAME_S) -> list[Segment]:
+    """The labelled segments of a fake: the ``cell_s`` cells of ``region`` in which it differs from ``original``
+    (see :func:`pipeline.timemath.changed_segments`); ``[region]`` when nothing differs.
 
-    Labels then never start or end on stretches identical to the real clip (an added event's leading
-    silence, a crossfade that returns to the original); identical stretches *inside* the span remain.
+    One span per fake would also label stretches identical to the real clip inside it (an added event's
+    digital-silence gaps, a crossfade that returns to the original); these segments leave them out.
     """
     start, stop = segment_to_samples(region, sample_rate)
-    differs = np.flatnonzero(np.asarray(original[start:stop]) != np.asarray(fake[start:stop]))
-    if differs.size == 0:
-        return region
-    first = (start + int(differs[0])) / sample_rate
-    last = (start + int(differs[-1]) + 1) / sample_rate
-    steps_in = int(np.floor((first - region[0]) / grid_s + 1e-9))
-    onset = snap_to_grid(region[0] + max(0, steps_in) * grid_s, grid_s)
-    offset = min(region[1], ceil_to_grid(last, grid_s))
-    return (onset, offset) if offset > onset else region
+    changed = np.asarray(original[start:stop]) != np.asarray(fake[start:stop])
+    return changed_segments(changed, region, sample_rate, cell_s) or [region]

@@ -124,3 +124,31 @@ def merge_segments(segments: Iterable[Segment], gap_s: float = 0.0) -> list[Segm
         else:
             merged.append([onset, offset])
     return [(a, b) for a, b in merged]
+
+
+def changed_segments(changed: np.ndarray, region: Segment, sample_rate: int,
+                     cell_s: float = DEFAULT_FRAME_S) -> list[Segment]:
+    """The parts of ``region`` to label fake, given which of its samples changed (``changed[i]`` for sample
+    ``start + i``): every cell ``[k * cell_s, (k + 1) * cell_s)`` of the clip (clipped to the region) that holds
+    at least one changed sample, contiguous cells merged; ``[]`` when nothing changed.
+
+    With ``cell_s`` the scoring frame (20 ms), no labelled frame is identical to the real clip, and a stretch
+    identical to it that covers a whole frame is never labelled; shorter identical stretches stay inside a
+    label (the frame holding them changed) and changed fragments, however short, keep their frame.
+    """
+    start, stop = segment_to_samples(region, sample_rate)
+    changed = np.asarray(changed, dtype=bool)
+    if len(changed) != stop - start:
+        raise ValueError(f"{len(changed)} change flags for region {region} of {stop - start} samples")
+    idx = np.flatnonzero(changed)
+    if idx.size == 0:
+        return []
+    first_cell = math.floor(region[0] / cell_s + 1e-9)
+    last_cell = math.ceil(region[1] / cell_s - 1e-9)
+    cells = np.arange(first_cell, last_cell + 1)
+    bounds = np.array([min(max(seconds_to_samples(k * cell_s, sample_rate), start), stop) for k in cells])
+    hit = np.unique(np.searchsorted(bounds, start + idx, side="right") - 1)
+    decimals = max(6, -math.floor(math.log10(cell_s)) + 1)
+    runs = np.split(hit, np.flatnonzero(np.diff(hit) > 1) + 1)
+    return [(round(max(region[0], float(cells[r[0]]) * cell_s), decimals),
+             round(min(region[1], float(cells[r[-1]] + 1) * cell_s), decimals)) for r in runs]

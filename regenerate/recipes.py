@@ -42,6 +42,7 @@ ALIASES = {
     "audiosr": "audiosr.checkpoint", "audiosr_steps": "audiosr.steps", "audiosr_config": "audiosr.config_file",
     "region_min_s": "region.min_s", "region_max_s": "region.max_s", "grid_s": "region.grid_s",
     "phrase_choice": "region.phrase_choice", "crossfade_ms": "splice.crossfade_ms",
+    "align_zero_crossing": "splice.align_zero_crossing",
     "loudness_match": "splice.loudness_match", "snr_db": "addition.snr_db", "griffin_lim_iters": "vocoder.iters",
 }
 

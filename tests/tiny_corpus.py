@@ -27,7 +27,8 @@ LICENSES_TEXT = """# Licences and attribution
 
 
 def make_tiny_corpus(root: Path, seed: int = 0) -> list[ClipRecord]:
-    """Per split, N sources: a real clip and one fake (a splice over 0.2-0.4 s). Returns the records."""
+    """Per split, N sources: a real clip and one fake (a splice over 0.2-0.4 s; train's third one leaves
+    0.28-0.32 s real, so it has two segments). Returns the records."""
     rng = np.random.default_rng(seed)
     records = []
     for split, n in SPLITS.items():
@@ -36,12 +37,17 @@ def make_tiny_corpus(root: Path, seed: int = 0) -> list[ClipRecord]:
             real = (0.1 * rng.standard_normal(SAMPLE_RATE // 2)).astype(np.float32)
             fake = real.copy()
             fake[int(0.2 * SAMPLE_RATE):int(0.4 * SAMPLE_RATE)] = 0.3 * np.sin(np.arange(int(0.2 * SAMPLE_RATE)) / 7)
+            segments = [(0.2, 0.4)]
+            if split == "train" and i == 2:  # 0.28-0.32 s left real (a silent gap in what was added): two segments
+                gap = slice(int(0.28 * SAMPLE_RATE), int(0.32 * SAMPLE_RATE))
+                fake[gap] = real[gap]
+                segments = [(0.2, 0.28), (0.32, 0.4)]
             for label, clip_id, audio in ((0, source, real), (1, f"{source}_0.2_0.4", fake)):
                 rel = f"audio/{split}/{clip_id}.wav"
                 write_audio(root / rel, audio, SAMPLE_RATE)
                 records.append(ClipRecord(
                     id=clip_id, label=label, audio_path=rel, source_id=source, split=split,
-                    segments=[(0.2, 0.4)] if label else [],
+                    segments=segments if label else [],
                     manipulation=("splice" if i % 2 == 0 else "addition") if label else "real",
                     generator=("donor-splice" if i % 2 == 0 else "donor-mix") if label else "",
                     caption=f"a river flows, take {i}", sample_rate=SAMPLE_RATE, num_samples=len(audio),
@@ -56,7 +62,7 @@ def make_tiny_corpus(root: Path, seed: int = 0) -> list[ClipRecord]:
 
 
 def assert_fakes_are_hard_splices(corpus: Path, records: list[ClipRecord], rate: int) -> list[ClipRecord]:
-    """One fake per real; each fake equals its real outside its region, sample for sample, and differs inside it.
+    """One fake per real; each fake equals its real outside its segments, sample for sample, and differs in each.
     Returns the fakes."""
     by_id = {r.id: r for r in records}
     fakes = [r for r in records if r.label == 1]
@@ -65,7 +71,10 @@ def assert_fakes_are_hard_splices(corpus: Path, records: list[ClipRecord], rate:
         real, _ = read_audio(corpus / by_id[fake.source_id].audio_path)
         made, got_rate = read_audio(corpus / fake.audio_path)
         assert got_rate == rate == fake.sample_rate and made.shape == real.shape
-        start, stop = segment_to_samples(fake.segments[0], rate)
-        assert np.array_equal(real[:start], made[:start]) and np.array_equal(real[stop:], made[stop:])
-        assert not np.array_equal(real[start:stop], made[start:stop])
+        inside = np.zeros(len(real), dtype=bool)
+        for segment in fake.segments:
+            start, stop = segment_to_samples(segment, rate)
+            inside[start:stop] = True
+            assert not np.array_equal(real[start:stop], made[start:stop])
+        assert np.array_equal(real[~inside], made[~inside])
     return fakes

@@ -22,6 +22,7 @@ from pipeline.timemath import Segment
 from regenerate.audioldm.clap_score import ClapScorer, pick_candidates
 from regenerate.audioldm.loading import pick_device, pick_dtype
 from regenerate.audioldm.mel import LogMel, MelConfig, peak_normalise
+from regenerate.configs import InpaintConfig
 from regenerate.ddim import DDIMSchedule, FixedNoise, RowNoise
 
 
@@ -226,8 +227,8 @@ class LatentInpainter:
         seeds: Sequence[int],
         steps: int,
         guidance: float,
-        eta: float = 1.0,
-        margin_s: float = 0.0,
+        eta: float = InpaintConfig.eta,
+        margin_s: float = InpaintConfig.margin_s,
         callback: StepCallback | None = None,
         **options: Any,
     ) -> list[np.ndarray]:
@@ -252,8 +253,8 @@ class LatentInpainter:
         seeds: Sequence[int],
         steps: int,
         guidance: float,
-        eta: float = 1.0,
-        margin_s: float = 0.0,
+        eta: float = InpaintConfig.eta,
+        margin_s: float = InpaintConfig.margin_s,
         callback: StepCallback | None = None,
         options: InpaintOptions | None = None,
         noise: NoiseSource | None = None,
@@ -302,8 +303,8 @@ class InpaintOptions:
 
     n_candidates: int = 1
     scorer: ClapScorer | None = None
-    posterior: str = "sample"
-    final_reset: bool = True
+    posterior: str = InpaintConfig.posterior
+    final_reset: bool = InpaintConfig.final_reset
 
     def __post_init__(self) -> None:
         if self.n_candidates < 1:

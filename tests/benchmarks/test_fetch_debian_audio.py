@@ -230,6 +230,7 @@ def test_fetch_writes_kits_and_wild_set_from_verified_debs(tmp_path):
     clipped = next(r for r in records if r.extra["variant"] == "clipped+6dB")
     y, _ = sf.read(out / "wild" / clipped.audio_path)
     assert np.mean(np.abs(y) >= 0.999) > 0.05  # flat tops
+    assert next(r for r in records if r.extra["variant"] == "loudness-14").extra["conditions"] == ["loudness:-14"]
     with open(out / "wild" / "captions.csv", encoding="utf-8") as fh:
         captions = list(csv.DictReader(fh))
     assert [c["youtube_id"] for c in captions] == [r.source_id for r in clean]

@@ -29,6 +29,8 @@ def _cases():
         _pred("fake_tie", 1, [(5.0, 6.0)], [(250, 300)], value=0.5),     # == threshold is not active (strict >)
         _pred("dup", 1, [(3.0, 4.0)], [(150, 200)]),                     # the same id twice: merged per file
         _pred("dup", 0, [], [(10, 20)]),
+        _pred("fake_two", 1, [(1.0, 1.6), (2.0, 2.4)], [(50, 80), (100, 120)]),  # two labelled segments, both hit
+        _pred("fake_two_hull", 1, [(4.0, 4.4), (5.0, 5.6)], [(200, 280)]),  # one run over both and the gap
     ]
 
 

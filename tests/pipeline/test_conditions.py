@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from pipeline.conditions import apply_condition, draw_history, parse_condition, shape_change
+from pipeline.conditions import (
+    LEVEL_KINDS,
+    LIMIT_CEILING,
+    apply_condition,
+    draw_history,
+    parse_condition,
+    shape_change,
+)
 
 RATE = 32000
 
@@ -18,7 +25,8 @@ def _share_above(x: np.ndarray, hz: float) -> float:
 
 
 @pytest.mark.parametrize("spec", ["lowpass:4000", "lowpass:11025", "resample:16000", "mp3:0.9", "vorbis:0.5",
-                                  "opus:0.8", "gain:-12", "noise:10", "dc:0.01", "downmix:7"])
+                                  "opus:0.8", "gain:-12", "noise:10", "dc:0.01", "downmix:7", "clip:6", "limit:6",
+                                  "loudness:-14"])
 def test_conditions_keep_length_and_alignment(spec):
     x = np.zeros(RATE * 2, dtype=np.float32)
     x[RATE // 2 : RATE // 2 + 3200] = _noise(0.1)  # a 100 ms burst at 0.5 s
@@ -31,7 +39,7 @@ def test_conditions_keep_length_and_alignment(spec):
 def test_band_limit_and_bad_specs():
     assert _share_above(apply_condition(_noise(), RATE, "lowpass:8000"), 8200) < 1e-4
     assert _share_above(apply_condition(_noise(), RATE, "mp3:0.9"), 12000) < _share_above(_noise(), 12000)
-    for bad in ("lowpass", "flac:0.5", "mp3:1.5", "lowpass:20", "gain:loud"):
+    for bad in ("lowpass", "flac:0.5", "mp3:1.5", "lowpass:20", "gain:loud", "clip:-3", "limit:60", "loudness:5"):
         with pytest.raises(ValueError):
             parse_condition(bad)
 
@@ -49,3 +57,61 @@ def test_shape_change_passes_only_the_change_through_the_history():
     assert _share_above(shaped, 8200) < 1e-4  # the brought-in material now has the clip's band limit
     assert abs(float(np.mean(shaped - donor))) < 1e-3  # level steps (dc, gain) are not applied twice
     assert np.array_equal(shape_change(original, donor, RATE, []), donor)
+
+
+def _burst_on_bed(seed: int = 3) -> np.ndarray:
+    x = _noise(2.0, seed) * 0.1  # a quiet bed (~ -30 dBFS RMS) ...
+    x[RATE // 2 : RATE // 2 + 3200] *= 20  # ... and a loud 100 ms event
+    return x
+
+
+def test_hard_clip_normalises_then_clips():
+    x = _burst_on_bed()
+    y = apply_condition(x, RATE, "clip:6")
+    assert np.max(np.abs(y)) == 1.0
+    flat = np.abs(y) >= 1.0
+    assert 0 < flat.mean() < 0.05 and flat[RATE // 2 : RATE // 2 + 3200].sum() == flat.sum()  # only the event clips
+    quiet = slice(RATE, 2 * RATE)
+    np.testing.assert_allclose(y[quiet], x[quiet] * 10 ** (6 / 20) / np.max(np.abs(x)), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(apply_condition(x, RATE, "clip:0"), x / np.max(np.abs(x)), rtol=1e-5, atol=1e-7)
+    assert not np.any(apply_condition(np.zeros(RATE, np.float32), RATE, "clip:6"))
+
+
+def test_limiter_turns_peaks_down_without_clipping_and_leaves_the_rest():
+    x = _burst_on_bed()
+    y = apply_condition(x, RATE, "limit:12")
+    assert np.max(np.abs(y)) <= LIMIT_CEILING + 1e-6
+    assert np.mean(np.abs(y) >= LIMIT_CEILING - 1e-6) < 0.002  # turned down smoothly, not flattened
+    drive = 10 ** (12 / 20) / np.max(np.abs(x))
+    far = slice(RATE + RATE // 4, 2 * RATE)  # long after the event (release 50 ms): unity gain again
+    np.testing.assert_allclose(y[far], x[far] * drive, rtol=1e-3, atol=1e-6)
+    event = slice(RATE // 2, RATE // 2 + 3200)
+    assert np.sqrt(np.mean(y[event] ** 2)) < 0.5 * np.sqrt(np.mean((x[event] * drive) ** 2))  # > 6 dB of reduction
+
+
+def test_loudness_normalisation_sets_the_gated_level_and_clips_overflow():
+    x = _noise(2.0, 4) * 0.01
+    y = apply_condition(x, RATE, "loudness:-14")
+    assert abs(10 * np.log10(np.mean(y.astype(np.float64) ** 2)) + 14) < 0.2 and np.max(np.abs(y)) <= 1.0
+    gapped = x.copy()
+    gapped[: 4 * RATE // 5] = 0.0  # two silent 400 ms blocks are gated out: the level is the sound's, not the file's
+    z = apply_condition(gapped, RATE, "loudness:-20")
+    assert abs(10 * np.log10(np.mean(z[4 * RATE // 5 :].astype(np.float64) ** 2)) + 20) < 0.2
+    loud = apply_condition(_burst_on_bed(), RATE, "loudness:-9")
+    assert np.max(np.abs(loud)) == 1.0 and np.mean(np.abs(loud) >= 1.0) > 0  # the event overflowed: clipped
+
+
+def test_level_treatments_only_in_histories_that_ask_and_before_the_codec():
+    plain = [draw_history(np.random.default_rng(s), RATE) for s in range(200)]
+    web = [draw_history(np.random.default_rng(s), RATE, levels=True) for s in range(200)]
+    assert not any(parse_condition(h)[0] in LEVEL_KINDS for d in plain for h in d)
+    kinds = [parse_condition(h)[0] for d in web for h in d]
+    assert set(LEVEL_KINDS) <= set(kinds)
+    for d in web:
+        names = [parse_condition(h)[0] for h in d]
+        levels = [i for i, k in enumerate(names) if k in LEVEL_KINDS]
+        codecs = [i for i, k in enumerate(names) if k in ("mp3", "vorbis", "opus")]
+        assert len(levels) <= 1 and (not levels or not codecs or levels[0] < codecs[0])
+    # nonlinear level steps are never applied to a change (like gain, they belong to the whole clip)
+    original, donor = _noise(seed=5), _noise(seed=6)
+    assert np.array_equal(shape_change(original, donor, RATE, ["clip:6", "limit:3", "loudness:-9"]), donor)

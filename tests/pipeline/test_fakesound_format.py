@@ -40,10 +40,27 @@ def test_fakesound_import_parses_regions_and_sources(fixtures_dir):
             assert abs(a / 0.04 - round(a / 0.04)) < 1e-6 and abs(b / 0.04 - round(b / 0.04)) < 1e-6
 
 
-def test_fakesound_export_rejects_multi_segment():
-    record = ClipRecord(id="x", label=1, audio_path="x.wav", segments=[(1.0, 2.0), (3.0, 4.0)])
-    with pytest.raises(ValueError, match="exactly one region"):
-        dumps_fakesound_json([record])
+def test_multi_segment_fakes_round_trip_and_show_their_outer_span(tmp_path):
+    multi = ClipRecord(id="x_1.0_4.02", label=1, audio_path="x.wav", source_id="x", segments=[(1.0, 2.0), (3.0, 4.02)])
+    single = ClipRecord(id="y_1.0_2.0", label=1, audio_path="y.wav", source_id="y", segments=[(1.0, 2.0)])
+    real = ClipRecord(id="x", label=0, audio_path="r.wav", source_id="x")
+    entries = json.loads(dumps_fakesound_json([multi, single, real]))["audios"]
+    assert entries[0] == {"audio_id": "x_1.0_4.02", "label": 1, "onset_offset": "1.0_4.02", "filepath": "x.wav",
+                          "segments": [[1.0, 2.0], [3.0, 4.02]]}  # FakeSound's tools read the outer span
+    assert "segments" not in entries[1] and "segments" not in entries[2]  # FakeSound's own layout otherwise
+    back = read_fakesound_json(write_fakesound_json(tmp_path / "test.json", [multi, single, real]))
+    assert [(r.id, r.source_id, r.segments) for r in back] == [
+        ("x_1.0_4.02", "x", [(1.0, 2.0), (3.0, 4.02)]), ("y_1.0_2.0", "y", [(1.0, 2.0)]), ("x", "x", [])]
+
+
+def test_fakesound_segments_must_fit_the_onset_offset(tmp_path):
+    entry = {"audio_id": "x_1.0_4.0", "label": 1, "onset_offset": "1.0_4.0", "filepath": "x.wav",
+             "segments": [[1.0, 2.0], [3.0, 3.5]]}
+    (tmp_path / "bad.json").write_text(json.dumps({"audios": [entry]}))
+    with pytest.raises(ValueError, match=r"bad\.json: entry 0 is malformed.*do not fit"):
+        read_fakesound_json(tmp_path / "bad.json")
+    with pytest.raises(ValueError, match="without a segment"):
+        dumps_fakesound_json([ClipRecord(id="z", label=1, audio_path="z.wav")])
 
 
 def test_fakesound2_multi_segment_import(fixtures_dir):

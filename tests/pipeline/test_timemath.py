@@ -63,3 +63,41 @@ def test_resample_frame_scores_and_merge():
     assert fine.shape == (32,)
     assert fine[:8].sum() == 0 and fine[8:24].all() and fine[24:].sum() == 0
     assert merge_segments([(3.0, 4.0), (1.0, 2.0), (2.1, 2.5)], gap_s=0.2) == [(1.0, 2.5), (3.0, 4.0)]
+
+
+def test_changed_segments_leave_out_whole_identical_frames_only():
+    from pipeline.timemath import changed_segments
+
+    rate = 1000  # 20 samples per 20 ms frame
+    region = (1.0, 2.0)
+    changed = np.zeros(1000, dtype=bool)
+    changed[5:100] = True  # 1.005-1.1
+    changed[150:151] = True  # a one-sample fragment at 1.15: its frame is kept
+    changed[165:300] = True  # 1.165-1.3: the 15 ms gap before it stays inside the label (frame 1.16 changed)
+    changed[345:346] = True  # 1.345 ...
+    changed[371:400] = True  # ... and 1.371: the gap 1.346-1.371 covers no whole frame, so it stays in
+    assert changed_segments(changed, region, rate) == [(1.0, 1.1), (1.14, 1.3), (1.34, 1.4)]
+    # on the 40 ms grid every cell holds a change, so the identical frames 1.10-1.14 and 1.30-1.34 would be labelled
+    assert changed_segments(changed, region, rate, cell_s=0.04) == [(1.0, 1.4)]
+    assert changed_segments(np.zeros(1000, bool), region, rate) == []
+    with pytest.raises(ValueError, match="change flags"):
+        changed_segments(changed[:-1], region, rate)
+
+
+def test_changed_segments_clip_to_an_off_grid_region_and_are_sample_exact():
+    from pipeline.timemath import changed_segments, segment_to_samples, segments_to_frame_labels
+
+    rate = 32000
+    region = (0.5, 0.61)  # ends mid-frame
+    start, stop = segment_to_samples(region, rate)
+    changed = np.zeros(stop - start, dtype=bool)
+    changed[-1] = True
+    changed[0] = True
+    segments = changed_segments(changed, region, rate)
+    assert segments == [(0.5, 0.52), (0.6, 0.61)]
+    labels = segments_to_frame_labels(segments, 1.0)
+    assert np.flatnonzero(labels).tolist() == [25, 30]  # frame 30 = 0.60-0.62: half of it is labelled
+    # a boundary sample exactly on a frame edge belongs to the frame it starts
+    changed = np.zeros(stop - start, dtype=bool)
+    changed[segment_to_samples((0.54, 0.54), rate)[0] - start] = True
+    assert changed_segments(changed, region, rate) == [(0.54, 0.56)]
