@@ -1,8 +1,8 @@
 """Boundaries and labels of the weight-free fakes (issue 11, item 2), measured on demo corpora.
 
 For each boundary treatment (``hard``: FakeSound's hard splice; ``crossfade``: the weight-free default, 10 ms,
-power-preserving for the correlation; ``zero-crossing``: hard splice with each seam moved up to 1 ms inward to where replacement and real
-agree best) one demo corpus is built (same clips, seed and recipe otherwise), then:
+power-preserving for the correlation; ``zero-crossing``: hard splice with each seam moved up to 1 ms inward
+to where replacement and real agree best) one demo corpus is built (same clips, seed and recipe otherwise), then:
 
 * **label honesty**: per manipulation, the share of labelled 20 ms frames whose samples all equal the real clip's,
   for three labelling rules on the same audio: one span per fake on the 40 ms grid (the rule before

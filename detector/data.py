@@ -12,22 +12,35 @@ import torch
 
 from detector.augment import AugmentConfig, add_noise, augment_wave, recording_history
 from detector.level import normalise_level
-from pipeline.audio_io import read_audio
+from pipeline.audio_io import decode_audio, read_audio
 from pipeline.containment import audio_inside
 from pipeline.corpus import MANIFEST
+from pipeline.errors import RejectedInput
 from pipeline.manifest import ClipRecord, read_manifest
 from pipeline.timemath import segments_to_frame_labels
 
 
 def load_corpus(corpus_dir: str | Path) -> list[ClipRecord]:
-    """Records of a corpus folder (``manifest.jsonl`` inside it); an audio path leaving the folder is refused."""
+    """Records of a corpus folder (``manifest.jsonl`` inside it), every clip checked before training starts: an
+    audio path leaving the folder, a duplicate id, or audio that does not decode (missing, corrupt, truncated,
+    NaN/Inf) refuses the corpus in one line naming the file (a corpus is a fixed dataset: training on what is left
+    would give results no one can compare)."""
     path = Path(corpus_dir) / MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"{corpus_dir}: no {MANIFEST} (not a corpus folder)")
     records = read_manifest(path)
-    for record in records:
-        audio_inside(corpus_dir, record.audio_path, record.id)
+    check_corpus_audio(corpus_dir, records, path)
     return records
+
+
+def check_corpus_audio(corpus_dir: str | Path, records: Sequence[ClipRecord], manifest: Path) -> None:
+    """Raise ``RejectedInput`` for the first clip that cannot be trained on (see :func:`load_corpus`)."""
+    seen: set[str] = set()
+    for record in records:
+        if record.id in seen:
+            raise RejectedInput(str(manifest), f"duplicate clip id {record.id!r}")
+        seen.add(record.id)
+        decode_audio(audio_inside(corpus_dir, record.audio_path, record.id))
 
 
 def split_records(

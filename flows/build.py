@@ -44,6 +44,14 @@ class ProjectStages:
 
         return grounder_settings(grounding_model)
 
+    def check_checkpoints(self, recipe: Any, grounding: Mapping[str, Any] | None,
+                          grounding_path: str | None) -> None:
+        from grounding.source import check_grounder
+        from regenerate.recipes import check_checkpoints
+
+        check_checkpoints(recipe)
+        check_grounder(grounding, grounding_path)
+
 
 STAGES = ProjectStages()
 

@@ -35,7 +35,7 @@ from pipeline import engine
 from pipeline.corpus import count_table
 from pipeline.engine import BuildContext, BuildIncomplete, ClipJob, JobResult, classify, run_jobs
 from pipeline.errors import ConfigError, EnvironmentProblem, FakesoundError
-from pipeline.folder import FolderBusy
+from pipeline.folder import FolderBusy, LockedElsewhere
 from pipeline.requests import BuildRequest
 from regenerate.recipes import RECIPES
 
@@ -159,11 +159,15 @@ LOCK_POLL_S = 2.0
 def build_taking_turns(request: BuildRequest, resolved: Any, executor: Any, logger: Any) -> tuple[list, list]:
     """``engine.build``, waiting while another build holds the folder's lock (it refuses before writing anything):
     runs into one ``out`` take turns. The lock file, not a Prefect concurrency slot, so a run whose process was
-    killed does not block the next one (its stale lock is taken over at once; a slot lease would hold for minutes)."""
+    killed does not block the next one (its stale lock is taken over at once; a slot lease would hold for minutes).
+    A lock held from another host is not waited for: its process cannot be checked, so the run fails at once in one
+    line naming host and pid."""
     waiting = False
     while True:
         try:
             return engine.build(request, resolved, STAGES, executor)
+        except LockedElsewhere:  # another host's lock cannot be checked: refuse rather than wait for ever
+            raise
         except FolderBusy as busy:
             if not waiting:
                 logger.info("waiting for the folder: %s", busy)
@@ -259,6 +263,8 @@ def build_fakesound(
                            chunk_size=chunk_size, workers=workers,
                            overwrite=overwrite).absolute()
     resolved = recipe_for(request)  # unknown recipe or a setting that does not apply: refused before any task
+    grounding = STAGES.grounding_settings(request.grounding_model) if request.grounding_model else None
+    STAGES.check_checkpoints(resolved, grounding, request.grounding)  # missing weights: Failed before any worker
     logger = get_run_logger()
     logger.info("building %s with %s (seed %d)", request.out, request.recipe, request.seed)
     gpu = engine.recipe_runtime(resolved, request.device)["device"] == "cuda"

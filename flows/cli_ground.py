@@ -8,6 +8,7 @@ import sys
 
 from flows.cli_args import HelpFormatter, add_request_options, request_from_args
 from grounding.job import GroundRequest
+from pipeline.errors import EXIT_OK, outcome_exit_code
 
 
 def _ground(args: argparse.Namespace) -> int:
@@ -24,7 +25,9 @@ def _ground(args: argparse.Namespace) -> int:
               f"{seconds:.0f} s of audio in {wall:.1f} s ({speed:.1f}x real time)")
     if summary["evaluation"] is not None:
         print(format_evaluation(summary["evaluation"]))
-    return 0
+    if request.sources is None:
+        return EXIT_OK
+    return outcome_exit_code(summary["clips"], len(summary["rejected"]))
 
 
 def register(sub: argparse._SubParsersAction) -> None:

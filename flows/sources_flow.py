@@ -54,6 +54,12 @@ def import_sources(
     streaming: bool = IMP.streaming,
     sample_rate: int = IMP.sample_rate,
     workers: int = IMP.workers,
+    min_sample_rate: int = IMP.min_sample_rate,
+    max_channels: int = IMP.max_channels,
+    min_seconds: float = IMP.min_seconds,
+    max_seconds: float = IMP.max_seconds,
+    max_caption_chars: int = IMP.max_caption_chars,
+    reject_silent: bool = IMP.reject_silent,
 ) -> dict[str, Any]:
     """Import source clips into ``out`` (resumable): a Hub id, local dataset folder or parquet files
     (``hf_dataset``), or a folder of audio with a captions CSV."""
@@ -61,6 +67,8 @@ def import_sources(
         out=out, hf_dataset=hf_dataset, audio=audio, captions=captions, config=config, split=split,
         revision=revision, audio_column=audio_column, caption_column=caption_column, id_column=id_column,
         preset=preset, limit=limit, streaming=streaming, sample_rate=sample_rate, workers=workers,
+        min_sample_rate=min_sample_rate, max_channels=max_channels, min_seconds=min_seconds, max_seconds=max_seconds,
+        max_caption_chars=max_caption_chars, reject_silent=reject_silent,
     )
     return import_task(request)
 

@@ -163,7 +163,13 @@ def ground_sources(
     with open(partial, "a", encoding="utf-8") as log:
         if partial.stat().st_size and not partial.read_bytes().endswith(b"\n"):
             log.write("\n")  # end a line torn by a kill, so the next entry starts clean
+        first_of: dict[str, str] = {}
         for record in records:
+            if record.id in first_of:  # one clip per id: a second one would silently replace the first's results
+                outcome.rejected.append(Rejection(str(record.resolve_audio(manifest.parent)), STAGE,
+                                                  f"duplicate source id {record.id!r} (also {first_of[record.id]})"))
+                continue
+            first_of[record.id] = record.audio_path
             key = _clip_key(record, config, queries)
             entry = done.get(key)
             if entry is None:

@@ -66,6 +66,17 @@ def grounder_settings(grounding_model: str) -> dict[str, Any]:
     return {**settings, "uses_models": config.backend == TAG}
 
 
+def check_grounder(settings: Mapping[str, Any] | None, grounding_path: str | Path | None = None) -> None:
+    """Start-up check (loads nothing) that the on-the-fly grounding model can be had; nothing to check when a
+    results file is given (it wins) or the backend needs no weights."""
+    if settings is None or grounding_path or settings.get("backend") != TAG:
+        return
+    from pipeline.checkpoints import check_available  # not grounding.tag_checkpoint: it would import torch
+
+    check_available(str(settings["model"]), "config.json",
+                    local="a local folder holding config.json, model.safetensors and the tokenizer files")
+
+
 def on_the_fly_grounder(settings: Mapping[str, Any], device: str = "auto") -> Grounder:
     """The grounder ``settings`` describe, loaded now (a missing checkpoint fails here, before any clip).
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from pipeline.audio_io import audio_info
+from pipeline.audio_io import decode_audio
 from pipeline.containment import OutsideCorpus, audio_inside
 from pipeline.corpus import MANIFEST
 from pipeline.errors import RejectedInput
@@ -42,18 +42,21 @@ class CorpusIndex:
             except OutsideCorpus:
                 rejected.append(f"{record.id}: audio {record.audio_path} lies outside the corpus folder; not served")
                 continue
-            if not audio.is_file():
+            except RejectedInput as err:
+                rejected.append(f"{record.id}: {err.reason}")
+                continue
+            if not audio.exists():
                 rejected.append(f"{record.id}: audio {record.audio_path} not found")
             elif record.id in records:
                 rejected.append(f"{record.id}: duplicate clip id in {path.name}")
             else:
+                try:  # every clip decoded once: what is served plays to its end (not truncated, no NaN, audio)
+                    data, sample_rate = decode_audio(audio)
+                except RejectedInput as err:
+                    rejected.append(f"{record.id}: {err.reason}")
+                    continue
                 if record.duration <= 0:
-                    try:
-                        sample_rate, frames, _ = audio_info(audio)
-                    except RejectedInput as err:
-                        rejected.append(f"{record.id}: {err}")
-                        continue
-                    record.duration = samples_to_seconds(frames, sample_rate)
+                    record.duration = samples_to_seconds(len(data), sample_rate)
                 records[record.id], paths[record.id] = record, audio
         return cls(root, records, paths, rejected, path.name)
 

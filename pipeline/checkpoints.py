@@ -17,6 +17,9 @@ from pipeline.errors import EnvironmentProblem
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _TRUE = {"1", "true", "yes", "on"}
 _FILE_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".json")
+#: What a local diffusers checkpoint must be, for the offline message.
+DIFFUSERS_FOLDER = ("the path of a local diffusers-format folder "
+                    "(model_index.json, unet/, vae/, vocoder/, text_encoder/, tokenizer/, scheduler/)")
 
 
 class CheckpointUnavailable(EnvironmentProblem):
@@ -89,3 +92,64 @@ def unavailable(repo_id: str, filename: str | None, reason: BaseException | str,
     what = f"{repo_id}/{filename}" if filename else repo_id
     why = reason if isinstance(reason, str) else f"{type(reason).__name__}: {short_reason(reason)}"
     return f"checkpoint {what} is not available ({why}); {how_to_get(repo_id, filename, local)}"
+
+
+def check_available(
+    id_or_path: str,
+    marker: str,
+    *,
+    local: str = "a local folder or file path",
+    error: type[CheckpointUnavailable] = CheckpointUnavailable,
+) -> Path | None:
+    """Start-up check that a checkpoint can be had, loading nothing: a local file, a local folder holding
+    ``marker``, a hub id whose ``marker`` is in the cache, or (online) on the Hub. Returns the local folder when
+    there is one (None: on the Hub, the loader downloads it). Raises ``error`` in one line otherwise, so a build
+    stops before it claims a folder or shows any progress.
+    """
+    path = Path(id_or_path).expanduser()
+    if path.is_file():
+        return path.parent
+    if path.is_dir():
+        if not (path / marker).is_file():
+            raise error(f"checkpoint folder {path} has no {marker}; pass {local}")
+        return path
+    if not is_hub_id(id_or_path):
+        raise error(f"checkpoint {id_or_path!r} is neither an existing file or folder nor a Hugging Face hub id "
+                    "(owner/name)")
+    from huggingface_hub import file_exists, try_to_load_from_cache
+
+    cached = try_to_load_from_cache(id_or_path, marker)
+    if isinstance(cached, str):
+        return Path(cached).parent
+    if hub_offline():
+        raise error(unavailable(id_or_path, None, "not in the Hugging Face cache and HF_HUB_OFFLINE is set", local))
+    try:
+        found = file_exists(id_or_path, marker)
+    except Exception as exc:  # no network, auth, unknown repo: the loader would fail the same way, later
+        raise error(unavailable(id_or_path, None, exc, local)) from exc
+    if not found:
+        raise error(unavailable(id_or_path, marker, "the repository has no such file", local))
+    return None
+
+
+def check_diffusers_checkpoint(id_or_path: str, expected_pipeline: str,
+                               error: type[CheckpointUnavailable] = CheckpointUnavailable) -> None:
+    """Start-up check of a diffusers-format checkpoint, loading nothing (not even diffusers): it can be had (local
+    folder, cache, or online), and where it is local its ``model_index.json`` names ``expected_pipeline`` and every
+    part it lists has its folder."""
+    import json
+
+    folder = check_available(id_or_path, "model_index.json", local=DIFFUSERS_FOLDER, error=error)
+    if folder is None:  # on the Hub: the loader downloads it
+        return
+    index = json.loads((folder / "model_index.json").read_text())
+    if index.get("_class_name") != expected_pipeline:
+        raise error(f"{id_or_path} is a {index.get('_class_name')} checkpoint, this backend needs an "
+                    f"{expected_pipeline} one")
+    missing = [name for name, spec in index.items()
+               if not name.startswith("_") and isinstance(spec, list) and spec[0] and not (folder / name).is_dir()]
+    if missing:
+        fix = (f"an incomplete download; {how_to_get(id_or_path, local=DIFFUSERS_FOLDER)}" if is_hub_id(id_or_path)
+               else "copy the whole checkpoint folder")
+        raise error(f"checkpoint {folder} lacks the {', '.join(f'{m}/' for m in missing)} folder(s) its "
+                    f"model_index.json lists; {fix}")

@@ -29,7 +29,10 @@ def audio_inside(root: str | Path, audio_path: str, clip_id: str = "") -> Path:
     root = Path(root)
     label = f"clip {clip_id!r}: " if clip_id else ""
     candidate = root / audio_path  # an absolute audio_path replaces root here
-    real_root, real = root.resolve(), candidate.resolve()
+    try:
+        real_root, real = root.resolve(), candidate.resolve()
+    except (RuntimeError, OSError):  # a symlink loop (RuntimeError before Python 3.13)
+        raise RejectedInput(str(candidate), f"{label}symlink loop") from None
     if not real.is_relative_to(real_root):
         lexical = Path(os.path.normpath(real_root / audio_path))
         how = "is a symlink to" if lexical.is_relative_to(real_root) else "resolves to"

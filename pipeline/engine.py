@@ -474,12 +474,13 @@ def run_build(
 ) -> tuple[list[ClipRecord], list[Rejection]]:
     """Build a corpus into ``out`` (resumable) and finalise its manifest; returns (records, rejections).
 
-    The folder is locked and its identity checked first (:mod:`pipeline.folder`; ``overwrite`` replaces another
-    corpus). Raises :class:`BuildIncomplete` after finalising when some jobs failed (the corpus holds every other
-    clip).
+    Every checkpoint is checked first (loading nothing), then the folder is locked and its identity checked
+    (:mod:`pipeline.folder`; ``overwrite`` replaces another corpus). Raises :class:`BuildIncomplete` after
+    finalising when some jobs failed (the corpus holds every other clip).
     """
     identity = corpus_identity(recipe, seed, recipe_runtime(recipe, device, grounding), grounding, provenance,
                                grounding_path)
+    stages.check_checkpoints(recipe, grounding, grounding_path)  # missing weights: one line, nothing written
     with folder.claim(out, identity, overwrite) as claimed:
         return _run_claimed(claimed, sources, root, recipe, stages, seed, grounding_path, donors, device, executor,
                             chunk_size, provenance, workers, grounding)
@@ -508,6 +509,7 @@ def _run_claimed(out: Path, sources: Sequence[ClipRecord], root: Path, recipe: R
     if todo:
         if grounding is not None:  # load the grounder now: a missing checkpoint stops the build before any clip
             _Loaded.regions(ctx)
+        _check_donor_backends(ctx, rejections)
         chunks = chunked(todo, chunk_size_for(len(todo), workers, chunk_size))
         for chunk_results in (executor or serial_executor)(chunks, ctx):
             results.extend(chunk_results)
@@ -524,6 +526,20 @@ def _run_claimed(out: Path, sources: Sequence[ClipRecord], root: Path, recipe: R
     if failures:
         raise BuildIncomplete(sorted(failures, key=lambda f: f.source_id), records, rejections)
     return records, rejections
+
+
+def _check_donor_backends(ctx: BuildContext, rejections: Sequence[Rejection]) -> None:
+    """When every donor candidate was rejected, start the (weight-free, cheap) backends now, so one that needs
+    donors stops the build before any clip with a line that says why there are none (count and first rejection)."""
+    skipped = [r for r in rejections if r.stage == "donor"]
+    if ctx.donors or not skipped or ctx.recipe.uses_models:
+        return
+    try:
+        _Loaded.get(ctx)
+    except RejectedInput as err:
+        first = skipped[0]
+        raise RejectedInput(err.item, f"{err.reason}; all {len(skipped)} donor candidate(s) were rejected (first: "
+                                      f"{first.item}: {first.reason})") from err
 
 
 def _other_shards(out: Path, planned: set[str], made: set[str], rejections: list[Rejection]) -> list[ClipRecord]:
@@ -550,6 +566,7 @@ def build(request: BuildRequest, recipe: Recipe, stages: Stages,
               "provenance": request.provenance(), "workers": request.workers, "grounding": grounding}
     identity = corpus_identity(recipe, request.seed, recipe_runtime(recipe, request.device, grounding), grounding,
                                request.provenance(), request.grounding)
+    stages.check_checkpoints(recipe, grounding, request.grounding)  # missing weights: one line, nothing written
     with folder.claim(request.out, identity, request.overwrite) as out:
         if not request.demo:
             sources, root = load_sources(request.sources or "")

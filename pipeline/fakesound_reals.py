@@ -30,11 +30,13 @@ import numpy as np
 import soundfile as sf
 
 from pipeline import corpus
-from pipeline.atomic import atomic_path
+from pipeline.atomic import atomic_path, atomic_write_text
 from pipeline.audio_io import read_audio, write_audio
 from pipeline.errors import ConfigError, RejectedInput, Rejection
 from pipeline.fakesound_format import read_fakesound_json, resolve_release_path
+from pipeline.folder import folder_lock
 from pipeline.hashing import config_hash, sha256_file
+from pipeline.licences import restored_reals_licences
 from pipeline.manifest import FAKE, REAL, ClipRecord, read_manifest
 from pipeline.requests import Request, opt, required
 from pipeline.timemath import Segment, samples_to_seconds, seconds_to_samples, segment_to_samples
@@ -327,8 +329,13 @@ def plan(request: RestoreRealsRequest) -> tuple[list[_PairJob], list[Rejection],
 def restore_reals(request: RestoreRealsRequest) -> tuple[list[ClipRecord], list[Rejection]]:
     """Restore every real the sources allow; writes the paired corpus and returns (records, rejections)."""
     out = Path(request.out)
-    out.mkdir(parents=True, exist_ok=True)
-    corpus.remove_partial_files(out)
+    with folder_lock(out, "restore-reals"):  # one run per folder: the sweep never deletes a live run's files
+        corpus.remove_partial_files(out)
+        return _restore_locked(request, out)
+
+
+def _restore_locked(request: RestoreRealsRequest, out: Path) -> tuple[list[ClipRecord], list[Rejection]]:
+    """:func:`restore_reals` in a folder this process has locked."""
     jobs, rejections, observed = plan(request)
     records: list[ClipRecord] = []
 
@@ -345,4 +352,9 @@ def restore_reals(request: RestoreRealsRequest) -> tuple[list[ClipRecord], list[
                 rejections.append(rejection)
     info = {"stage": STAGE, "metadata": [Path(m).name for m in request.metadata], "check": asdict(request.check),
             "released_fakes": {split: dict(sorted(c.items())) for split, c in sorted(observed.items())}}
-    return corpus.finalize_corpus(out, records, rejections, info), sorted(rejections, key=lambda r: (r.item, r.reason))
+    records = corpus.finalize_corpus(out, records, rejections, info)
+    sources_licences = Path(request.sources).parent / corpus.LICENSES
+    atomic_write_text(out / corpus.LICENSES, restored_reals_licences(
+        records, request.fakes_root, request.sources,
+        sources_licences.read_text(encoding="utf-8") if sources_licences.is_file() else None))
+    return records, sorted(rejections, key=lambda r: (r.item, r.reason))

@@ -1,9 +1,13 @@
 """One corpus per folder: a lock file so one build writes a folder at a time, and an identity record so a folder
 never mixes two corpora.
 
-* **Lock** (``.lock``): created with ``O_EXCL`` and holding the builder's pid, host and start time. A live lock
-  refuses the second build in one line naming the pid; a lock whose process is gone (same host) is stale and taken
-  over with a one-line notice. A lock from another host cannot be checked, so it refuses too (say how to clear it).
+* **Lock** (``.lock``): created with ``O_EXCL`` and holding the holder's command, pid, host, start time and
+  process instance (boot id + the kernel's start time of the pid, from ``/proc``). A live lock refuses the second
+  run in one line naming the pid; a lock whose process is gone (same host) is stale and taken over with a one-line
+  notice. A pid that is alive but belongs to another process instance (the pid was reused after the holder died, or
+  the machine rebooted) is stale too. A lock from another host cannot be checked: it refuses at once
+  (:class:`LockedElsewhere`, one line naming host and pid and how to clear it), for flows as well (they wait for a
+  lock of this host only), so nothing waits for ever on a dead node's lock.
 * **Identity** (``.identity.json``): what makes the corpus what it is (recipe, seed, settings, runtime), written
   atomically at the start of the first build. Shards of one corpus (runs over different source manifests into one
   folder) share it; a build with another identity refuses, naming the fields that differ, or with ``overwrite``
@@ -43,6 +47,10 @@ class FolderBusy(FakesoundError):
     """Another build holds the folder's lock."""
 
 
+class LockedElsewhere(FolderBusy):
+    """The folder's lock is held from another host, whose process this one cannot check."""
+
+
 class OtherCorpus(ConfigError):
     """The folder holds a corpus built with another identity."""
 
@@ -57,6 +65,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def process_instance(pid: int) -> str | None:
+    """What tells this process from a later one with the same pid: boot id + start time (clock ticks since boot,
+    field 22 of ``/proc/<pid>/stat``); None where ``/proc`` does not say (not Linux, or the pid is gone)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()  # after "pid (comm) ": the comm may hold spaces and brackets
+    return f"{boot}:{fields[19]}" if len(fields) > 19 else None
+
+
 def _read_lock(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -66,36 +86,47 @@ def _read_lock(path: Path) -> dict[str, Any] | None:
 
 
 def _stale(holder: dict[str, Any] | None, path: Path) -> bool:
-    """A lock whose process is gone: same host and no such pid (or never written, and old)."""
+    """A lock of this host whose process is gone: no such pid, or the pid now names another process instance (or
+    the lock was never written, and is old)."""
     if holder is None:
         try:
             return time.time() - path.stat().st_mtime > UNWRITTEN_LOCK_S
         except FileNotFoundError:
             return False
-    return holder.get("host") == socket.gethostname() and not _alive(holder["pid"])
+    if holder.get("host") != socket.gethostname():
+        return False
+    if not _alive(holder["pid"]):
+        return True
+    recorded, now = holder.get("instance"), process_instance(holder["pid"])
+    return recorded is not None and now is not None and recorded != now  # the pid now names another process
 
 
 def _describe(holder: dict[str, Any] | None) -> str:
     if holder is None:
-        return "a build that is starting"
+        return "a run that is starting"
     return f"pid {holder['pid']} on {holder.get('host')}, started {holder.get('started')}"
 
 
 @contextmanager
-def folder_lock(out: str | Path) -> Iterator[Path]:
-    """Hold ``out``'s lock file while the block runs (see the module docstring); released on exit."""
+def folder_lock(out: str | Path, command: str = "build") -> Iterator[Path]:
+    """Hold ``out``'s lock file while the block runs (see the module docstring); released on exit. ``command``
+    (what holds it) is named in the refusal another run gets."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / LOCK
-    mine = {"pid": os.getpid(), "host": socket.gethostname(),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    mine = {"command": command, "pid": os.getpid(), "host": socket.gethostname(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "instance": process_instance(os.getpid())}
     while True:
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             holder = _read_lock(path)
+            what = holder.get("command", "run") if holder else "run"
+            if holder is not None and holder.get("host") != socket.gethostname():
+                raise LockedElsewhere(f"{out}: locked by a {what} on another host ({_describe(holder)}), whose process "
+                                      f"this machine cannot check; if it is no longer running, remove {path}") from None
             if not _stale(holder, path):
-                raise FolderBusy(f"{out}: another build is writing this folder ({_describe(holder)}); wait for it "
+                raise FolderBusy(f"{out}: another {what} is writing this folder ({_describe(holder)}); wait for it "
                                  f"to end, or remove {path} if that process is gone") from None
             _take_over(path, holder)
             continue

@@ -19,21 +19,26 @@ every mirror documents its columns, each role falls back to common names, and ``
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import soundfile as sf
 
 from pipeline import corpus
 from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import read_audio_bytes, write_audio
 from pipeline.errors import ConfigError, FakesoundError, RejectedInput, Rejection
+from pipeline.folder import folder_lock
 from pipeline.hashing import config_hash
 from pipeline.manifest import ClipRecord, write_manifest
 from pipeline.requests import ImportRequest
+from pipeline.source_policy import SourcePolicy
 from pipeline.sources import SourceImport, source_record
 
 STAGE = "import-sources"
@@ -250,16 +255,27 @@ class _Clip:
     captions: list[str] = field(default_factory=list)
 
 
+def _check_recording(data: bytes, item: str, policy: SourcePolicy) -> None:
+    """The rules the written file (resampled, mixed to mono) can no longer show: the recording's own rate and
+    channel count (an 8 kHz or 9-channel recording must not pass as a 32 kHz mono one)."""
+    try:
+        info = sf.info(io.BytesIO(data))
+    except Exception:  # undecodable: decoding says so, in its own words
+        return
+    policy.check_header(item, int(info.samplerate), max(1, int(info.frames)), int(info.channels))
+
+
 def _encode_clip(data: bytes, item: str, out: Path, stem: str, sample_rate: int | None, key: str,
-                 clip_id: str) -> ClipRecord:
+                 clip_id: str, policy: SourcePolicy) -> ClipRecord:
     """Decode -> mono -> resample -> 16-bit FLAC -> record, then mark the job finished (or reuse a finished one)."""
     done = corpus.load_job(out, key)
     if done and done[0]:
         return done[0][0]
+    _check_recording(data, item, policy)
     audio, rate = read_audio_bytes(data, item, sample_rate)
     path = write_audio(out / AUDIO_DIR / f"{stem}.flac", audio, rate)
     try:
-        record = source_record(path, clip_id, "", out)  # the source policy, on what was written
+        record = source_record(path, clip_id, "", out, policy=policy)  # the source policy, on what was written
     except RejectedInput:
         path.unlink(missing_ok=True)  # a refused clip leaves no file the manifest does not list
         raise
@@ -274,8 +290,13 @@ def import_hf_sources(
     if request.hf_dataset is None:
         raise ConfigError("import_hf_sources needs `hf_dataset` (pipeline.sources.import_job runs folder imports)")
     out = Path(request.out)
-    out.mkdir(parents=True, exist_ok=True)
-    corpus.remove_partial_files(out)
+    with folder_lock(out, "import-sources"):  # one run per folder: the sweep never deletes a live run's files
+        corpus.remove_partial_files(out)
+        return _import_locked(request, out, on_reject)
+
+
+def _import_locked(request: ImportRequest, out: Path, on_reject: Callable[[Rejection], None] | None) -> SourceImport:
+    """:func:`import_hf_sources` in a folder this process has locked."""
     splits = open_dataset(request)
     result = SourceImport()
     clips: dict[str, _Clip] = {}
@@ -387,9 +408,12 @@ def _take_row(
     stem = file_stem(clip_id)
     if stems.setdefault(stem, clip_id) != clip_id:
         raise RejectedInput(item, f"file name {stem!r} already used by clip {stems[stem]!r}")
-    key = config_hash(["hf-source", audio_sha, request.output_rate, stem])
+    policy = request.policy
+    # the policy keys the job only when it is not the default, so imports made before it was a setting resume
+    key = config_hash(["hf-source", audio_sha, request.output_rate, stem, *([asdict(policy)] if policy != SourcePolicy()
+                                                                           else [])])
     clips[clip_id] = _Clip(clip_id, audio_sha, key, split, id_fields, list(captions))
-    return pool.submit(_encode_clip, data, item, out, stem, request.output_rate, key, clip_id)
+    return pool.submit(_encode_clip, data, item, out, stem, request.output_rate, key, clip_id, policy)
 
 
 def _collect(future: Future, result: SourceImport, reject: Callable[[str, str], None]) -> None:

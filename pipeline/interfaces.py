@@ -163,3 +163,9 @@ class Stages(Protocol):
         """JSON-able settings of the on-the-fly grounding ``grounding_model`` names (they key the jobs);
         ``uses_models`` true when its result depends on the device it runs on."""
         ...
+
+    def check_checkpoints(self, recipe: Any, grounding: Mapping[str, Any] | None, grounding_path: str | None) -> None:
+        """Check, loading nothing, that every checkpoint the recipe and the on-the-fly grounding name can be had;
+        raise :class:`pipeline.checkpoints.CheckpointUnavailable` (one line) if not. Runs before a build claims its
+        folder, so a missing checkpoint writes nothing and shows no progress."""
+        ...

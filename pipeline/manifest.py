@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.atomic import atomic_path
+from pipeline.errors import FakesoundError
 from pipeline.timemath import Segment
 
 FAKE, REAL = 1, 0
@@ -72,6 +73,10 @@ class ClipRecord:
         return cls(**data)
 
 
+class ManifestError(FakesoundError, ValueError):
+    """A manifest line that is not a valid record (one line naming the file and line; the CLI exits 2)."""
+
+
 def iter_manifest(path: str | Path) -> Iterator[ClipRecord]:
     """Lazily read records from a JSONL manifest; errors name the file and line."""
     path = Path(path)
@@ -82,7 +87,7 @@ def iter_manifest(path: str | Path) -> Iterator[ClipRecord]:
             try:
                 yield ClipRecord.from_dict(json.loads(line))
             except (ValueError, TypeError) as err:
-                raise ValueError(f"{path}:{lineno}: bad manifest record ({err})") from err
+                raise ManifestError(f"{path}:{lineno}: bad manifest record ({err})") from err
 
 
 def read_manifest(path: str | Path) -> list[ClipRecord]:

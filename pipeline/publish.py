@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.audio_io import decode_audio
 from pipeline.containment import OutsideCorpus, audio_inside
 from pipeline.corpus import LICENSES, MANIFEST, SUMMARY
-from pipeline.errors import FakesoundError
+from pipeline.errors import FakesoundError, RejectedInput
+from pipeline.licences import demote_headings
 from pipeline.manifest import FAKE, ClipRecord, read_manifest
 
 SPLIT_ORDER = ("train", "val", "validation", "dev", "test")
@@ -115,8 +117,14 @@ def load_corpus(corpus_dir: str | Path, splits: Sequence[str] | None = None) -> 
         if dupes:
             raise PublishError(f"{root / MANIFEST}: duplicate clip ids in split {split}: {', '.join(dupes[:5])}")
         for record in by_split[split]:
-            if not _audio_of(root, record).is_file():
-                raise PublishError(f"{_audio_of(root, record)}: audio of clip {record.id!r} is missing")
+            audio = _audio_of(root, record)
+            if not audio.exists():
+                raise PublishError(f"{audio}: audio of clip {record.id!r} is missing")
+            try:  # nothing that does not decode is published (truncated, corrupt, NaN/Inf, a folder, not audio)
+                decode_audio(audio)
+            except RejectedInput as err:
+                raise PublishError(f"{err.item}: audio of clip {record.id!r} cannot be published: "
+                                   f"{err.reason}") from None
     if not (root / LICENSES).is_file():
         raise PublishError(f"{root}: {LICENSES} missing (a published corpus must carry the source audio's licences: "
                            f"write one there; builds copy it from the sources folder)")
@@ -135,6 +143,8 @@ def _audio_of(root: str | Path, record: ClipRecord) -> Path:
         return audio_inside(root, record.audio_path, record.id)
     except OutsideCorpus as err:
         raise PublishError(f"{Path(root) / MANIFEST}: {err}") from None
+    except RejectedInput as err:  # a symlink loop
+        raise PublishError(f"{err}") from None
 
 
 def hub_features():
@@ -249,10 +259,6 @@ def _stats_table(corpus: Corpus) -> str:
         hours = sum(r.duration for r in records) / 3600
         lines.append(f"| {split} | {len(records)} | {len(records) - fakes} | {fakes} | {hours:.3f} |")
     return "\n".join(lines)
-
-
-def _demote_headings(markdown: str, levels: int = 2) -> str:
-    return re.sub(r"^(#{1,6}) ", lambda m: "#" * min(6, len(m.group(1)) + levels) + " ", markdown, flags=re.M)
 
 
 def dataset_card(corpus: Corpus, dataset_dict, license: str | None = None, pretty_name: str | None = None,
@@ -394,7 +400,7 @@ The task, the manipulation pipeline and the metadata format follow FakeSound:
 
 Licence: `{licence}`. The fakes are derived from the source recordings below, so they carry the same terms.
 
-{_demote_headings(corpus.licenses_text.strip())}
+{demote_headings(corpus.licenses_text.strip())}
 """
     return f"---\n{card_data.to_yaml()}\n---\n{body}"
 

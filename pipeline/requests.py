@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.source_policy import SourcePolicy
+
 DEFAULT_RECIPE = "weight-free"
 
 
@@ -168,10 +170,18 @@ class ImportRequest(Request):
     streaming: bool = opt(False, "read rows as they download (with limit, only what is needed is fetched)")
     sample_rate: int = opt(32000, "output rate in Hz, soxr-resampled (0: keep each clip's own rate)")
     workers: int = opt(2, "clips decoded and encoded at once (output does not depend on it)")
+    # the source policy (pipeline/source_policy.py says why each limit is what it is)
+    min_sample_rate: int = opt(SourcePolicy.min_sample_rate, "sources recorded below this rate (Hz) are rejected")
+    max_channels: int = opt(SourcePolicy.max_channels, "sources with more channels are rejected (fewer are mixed)")
+    min_seconds: float = opt(SourcePolicy.min_seconds, "shorter sources are rejected (no room for a fake region)")
+    max_seconds: float = opt(SourcePolicy.max_seconds, "longer sources are rejected (cut them into clips first)")
+    max_caption_chars: int = opt(SourcePolicy.max_caption_chars, "captions longer than this are rejected")
+    reject_silent: bool = opt(SourcePolicy.reject_silent, "reject sources that are digital silence")
 
     def __post_init__(self) -> None:
         from pipeline.errors import ConfigError
 
+        self.policy  # noqa: B018 - raises ConfigError on limits that contradict each other
         if self.hf_dataset is not None and (self.audio is not None or self.captions is not None):
             raise ConfigError("an import takes `hf_dataset`, or `audio` with `captions`, not both")
         if self.hf_dataset is None:
@@ -191,6 +201,12 @@ class ImportRequest(Request):
             raise ConfigError(f"sample_rate must be positive, or 0 to keep each clip's rate, got {self.sample_rate}")
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
+
+    @property
+    def policy(self) -> SourcePolicy:
+        """What a source clip and its caption must meet to be imported."""
+        return SourcePolicy(self.min_sample_rate, self.max_channels, self.min_seconds, self.max_seconds,
+                            self.max_caption_chars, self.reject_silent)
 
     @property
     def output_rate(self) -> int | None:

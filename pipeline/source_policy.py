@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.audio_io import PCM16_SCALE
-from pipeline.errors import RejectedInput
+from pipeline.errors import ConfigError, RejectedInput
 
 PCM16_STEP = 1.0 / PCM16_SCALE
 
@@ -45,6 +45,13 @@ class SourcePolicy:
     max_seconds: float = 60.0
     max_caption_chars: int = 1_000
     reject_silent: bool = True
+
+    def __post_init__(self) -> None:
+        if self.min_sample_rate < 1 or self.max_channels < 1 or self.max_caption_chars < 1:
+            raise ConfigError(f"min_sample_rate, max_channels and max_caption_chars must be >= 1 (got "
+                              f"{self.min_sample_rate}, {self.max_channels}, {self.max_caption_chars})")
+        if not 0 <= self.min_seconds <= self.max_seconds:
+            raise ConfigError(f"need 0 <= min_seconds <= max_seconds (got {self.min_seconds}, {self.max_seconds})")
 
     def check_header(self, item: str, sample_rate: int, frames: int, channels: int) -> None:
         """Rules the header can settle before a full decode is paid for (a header's length may be an

@@ -17,7 +17,9 @@ from pipeline import corpus
 from pipeline.atomic import atomic_write_text
 from pipeline.audio_io import audio_info, check_audio_path, decode_audio
 from pipeline.errors import ConfigError, RejectedInput, Rejection
+from pipeline.folder import folder_lock
 from pipeline.hashing import sha256_file
+from pipeline.licences import folder_import_licences
 from pipeline.manifest import REAL, ClipRecord, write_manifest
 from pipeline.requests import ImportRequest
 from pipeline.source_policy import SourcePolicy
@@ -246,8 +248,31 @@ def import_job(request: ImportRequest, on_reject: Callable[[Rejection], None] | 
     out = Path(request.out)
     if not Path(request.audio or "").is_dir():
         raise FileNotFoundError(f"{request.audio}: audio folder not found")
-    out.mkdir(parents=True, exist_ok=True)
-    result = import_sources(request.audio or "", request.captions or "", out, on_reject)
-    write_manifest(out / corpus.MANIFEST, result.records)
-    atomic_write_text(out / corpus.REJECTED, "".join(r.to_json() + "\n" for r in result.rejected))
+    with folder_lock(out, "import-sources"):
+        result = import_sources(request.audio or "", request.captions or "", out, on_reject, request.policy)
+        write_manifest(out / corpus.MANIFEST, result.records)
+        atomic_write_text(out / corpus.REJECTED, "".join(r.to_json() + "\n" for r in result.rejected))
+        audio_dir = Path(request.audio or "").resolve()
+        files = {r.id: _relative_or_absolute(Path(r.resolve_audio(out)), audio_dir) for r in result.records}
+        atomic_write_text(out / corpus.LICENSES, folder_import_licences(
+            request.audio or "", request.captions or "", files, read_licence_column(request.captions or "")))
     return result
+
+
+LICENCE_COLUMNS = ("license", "licence")
+
+
+def read_licence_column(path: str | Path) -> dict[str, str] | None:
+    """``youtube_id -> licence`` from the captions CSV's ``license`` (or ``licence``) column, the first non-empty
+    cell per clip; None when the CSV has no such column (then the licence is unknown)."""
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+        reader = csv.DictReader(fh)
+        column = next((n for n in reader.fieldnames or [] if n.strip().lower() in LICENCE_COLUMNS), None)
+        if column is None:
+            return None
+        licences: dict[str, str] = {}
+        for row in reader:
+            clip_id, licence = (row.get("youtube_id") or "").strip(), (row.get(column) or "").strip()
+            if clip_id and licence:
+                licences.setdefault(clip_id, licence)
+    return licences

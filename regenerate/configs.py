@@ -86,6 +86,8 @@ class InpaintConfig:
                              f"(got {self.posterior!r}, {self.unconditional!r})")
 
 
+#: The file an AudioSR checkpoint (hub repo or folder) holds.
+AUDIOSR_CHECKPOINT_FILE = "pytorch_model.bin"
 #: The official AudioSR checkpoints by short name.
 AUDIOSR_HUB_IDS = {"basic": "haoheliu/audiosr_basic", "speech": "haoheliu/audiosr_speech"}
 
@@ -105,6 +107,8 @@ class AudioSRConfig:
 #: its own and points to these repositories.
 AUDIOLDM = InpaintConfig(checkpoint="cvssp/audioldm-s-full-v2")
 AUDIOLDM2 = InpaintConfig(checkpoint="cvssp/audioldm2")
+#: Default CLAP for AudioLDM v1's best-of-N, whose diffusers checkpoint carries only CLAP's text tower.
+AUDIOLDM1_CLAP = "laion/clap-htsat-unfused"
 #: Checkpoint name that builds tiny random models at start-up (``regenerate.debug_models``): output is noise.
 DEBUG_CHECKPOINT = "debug"
 INPAINT_DEFAULTS: dict[str, InpaintConfig] = {"audioldm": AUDIOLDM, "audioldm2": AUDIOLDM2}

@@ -11,15 +11,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from pipeline.checkpoints import CheckpointUnavailable, check_available, check_diffusers_checkpoint
 from pipeline.errors import ConfigError
 from pipeline.interfaces import RegionPolicy, SpliceConfig
 from pipeline.requests import DEFAULT_RECIPE
 from regenerate.base import Donor, Regenerator
 from regenerate.configs import (
     AUDIOLDM,
+    AUDIOLDM1_CLAP,
     AUDIOLDM2,
+    AUDIOSR_CHECKPOINT_FILE,
+    AUDIOSR_HUB_IDS,
     DEBUG_CHECKPOINT,
     INPAINT_DEFAULTS,
     AdditionConfig,
@@ -193,6 +198,29 @@ def get_recipe(name: str, **overrides: Any) -> Recipe:
     if name not in RECIPES:
         raise ConfigError(f"unknown recipe {name!r}; known: {', '.join(sorted(RECIPES))}")
     return RECIPES[name].with_overrides(**overrides)
+
+
+def check_checkpoints(recipe: Recipe) -> None:
+    """Start-up check that every checkpoint the recipe's model backends load can be had (inpainting model, CLAP
+    for best-of-N, AudioSR and its architecture JSON), loading nothing and importing no model code: raises
+    ``CheckpointUnavailable`` in one line before a build claims its folder or shows any progress. Weight-free and
+    debug backends need none."""
+    for backend in (b for b in recipe.backends if b in MODEL_BACKENDS):
+        config = recipe.inpaint or INPAINT_DEFAULTS[backend]
+        debug = config.checkpoint == DEBUG_CHECKPOINT
+        if not debug:
+            check_diffusers_checkpoint(config.checkpoint,
+                                       "AudioLDMPipeline" if backend == "audioldm" else "AudioLDM2Pipeline")
+        clap = config.clap or (AUDIOLDM1_CLAP if backend == "audioldm" and not debug else None)
+        if config.n_candidates > 1 and clap:
+            check_available(clap, "config.json", local="a local CLAP folder as `clap`, or set n_candidates=1")
+    audiosr = recipe.audiosr
+    if audiosr is not None and audiosr.checkpoint != DEBUG_CHECKPOINT:
+        local = Path(audiosr.checkpoint).expanduser()
+        check_available(str(local) if local.exists() else AUDIOSR_HUB_IDS.get(audiosr.checkpoint, audiosr.checkpoint),
+                        AUDIOSR_CHECKPOINT_FILE, local=f"a local folder holding {AUDIOSR_CHECKPOINT_FILE}, or its path")
+        if audiosr.config_file and not Path(audiosr.config_file).is_file():
+            raise CheckpointUnavailable(f"AudioSR architecture JSON {audiosr.config_file} not found (audiosr_config)")
 
 
 def create_regenerators(recipe: Recipe, donors: Sequence[Donor] = (), device: str = "auto") -> dict[str, Regenerator]:

@@ -16,9 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.audio_io import resample
-
-#: Default CLAP for AudioLDM v1, whose diffusers checkpoint carries only CLAP's text tower (see ``ClapScorer``).
-AUDIOLDM1_CLAP = "laion/clap-htsat-unfused"
+from regenerate.configs import AUDIOLDM1_CLAP  # noqa: F401 - written there, with the other defaults
 
 
 class ClapScorer:

@@ -8,7 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipeline.checkpoints import CheckpointUnavailable, how_to_get, hub_offline, is_hub_id, short_reason
+from pipeline.checkpoints import (
+    DIFFUSERS_FOLDER,
+    CheckpointUnavailable,
+    how_to_get,
+    hub_offline,
+    is_hub_id,
+    short_reason,
+)
 from pipeline.devices import resolve_device as pick_device  # noqa: F401 - the stage's name for it
 from pipeline.devices import resolve_dtype as pick_dtype  # noqa: F401
 
@@ -22,8 +29,7 @@ class CheckpointUnavailableError(CheckpointUnavailable, RuntimeError):
 
 
 #: What a local checkpoint must be, for the offline message.
-LOCAL_FOLDER = ("the path of a local diffusers-format folder "
-                "(model_index.json, unet/, vae/, vocoder/, text_encoder/, tokenizer/, scheduler/)")
+LOCAL_FOLDER = DIFFUSERS_FOLDER
 
 
 def _how_to_get(repo_id: str) -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from regenerate.configs import AUDIOSR_CHECKPOINT_FILE
 from regenerate.configs import AUDIOSR_HUB_IDS as HUB_IDS  # noqa: F401 - the ids are written there
 
-CHECKPOINT_FILE = "pytorch_model.bin"
+CHECKPOINT_FILE = AUDIOSR_CHECKPOINT_FILE
 
 AUDIOSR_CONFIG: dict[str, Any] = {
     "unet": {

@@ -57,3 +57,24 @@ def test_a_bad_given_donor_is_skipped(sources, tmp_path, kit_dir):
     assert [r.stage for r in rejections] == ["donor", "donor"]
     assert "nan.wav" in rejections[0].item and "file not found" in rejections[1].reason
     assert len(kept) == 4
+
+
+def test_when_every_donor_is_rejected_the_message_names_the_rejections(sources, tmp_path, capsys):
+    """Sources that are fine as clips but useless as donors (digital silence): a splice build cannot start; its one
+    line says why there is no donor (count and the first rejection), before any progress bar."""
+    from flows.cli import main
+    from pipeline.manifest import write_manifest
+
+    root, _ = sources
+    for name in ("quiet_a.wav", "quiet_b.wav"):
+        sf.write(root / name, np.zeros(32000 * 3), 32000, subtype="PCM_16")
+    manifest = write_manifest(root / "quiet.jsonl", [ClipRecord(id=n.split(".")[0], label=0, audio_path=n,
+                                                                caption="silence") for n in ("quiet_a.wav",
+                                                                                             "quiet_b.wav")])
+    out = tmp_path / "out"
+    assert main(["build", "--sources", str(manifest), "--out", str(out), "--recipe", "weight-free"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1 and "no donor clips given" in err, err
+    assert "all 2 donor candidate(s) were rejected (first: " in err and "quiet_a.wav" in err and "silence" in err
+    assert "%" not in captured.err and not (out / "manifest.jsonl").exists()

@@ -72,3 +72,39 @@ def test_import_sources_flow(prefect_api, audiocaps_parquet, tmp_path):
 
     result = import_sources(hf_dataset=str(audiocaps_parquet), out=str(tmp_path / "s"), limit=2)
     assert result == {"out": str(tmp_path / "s"), "sources": 2, "rejected": 0}
+
+
+def test_source_policy_limits_are_options(audiocaps_parquet, tmp_path, capsys):
+    """The import policy's limits are request fields (CLI options, flow parameters): a rerun with a stricter limit
+    does not reuse clips an earlier import accepted."""
+    out = tmp_path / "s"
+    base = ["import-sources", "--hf-dataset", str(audiocaps_parquet), "--out", str(out)]
+    assert main(base) == 0 and len(read_manifest(out / "manifest.jsonl")) == 3
+    capsys.readouterr()
+    assert main([*base, "--max-seconds", "5"]) == 2  # every clip of the kit is 10 s long
+    err = capsys.readouterr().err
+    assert err.count("is longer than 5.0 s; cut it into clips") == 3 and not read_manifest(out / "manifest.jsonl")
+    assert main([*base, "--min-seconds", "6", "--max-seconds", "5"]) == 2
+    assert capsys.readouterr().err.strip().endswith("need 0 <= min_seconds <= max_seconds (got 6.0, 5.0)")
+
+
+def test_a_folder_import_takes_the_policy_too(tmp_path, capsys):
+    import numpy as np
+    import soundfile as sf
+
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    sf.write(audio / "phone.wav", 0.1 * np.random.default_rng(0).standard_normal(8000 * 3), 8000, subtype="PCM_16")
+    (tmp_path / "c.csv").write_text("audiocap_id,youtube_id,start_time,caption\n1,phone,0,a call\n")
+    base = ["import-sources", "--audio", str(audio), "--captions", str(tmp_path / "c.csv"),
+            "--out", str(tmp_path / "s")]
+    assert main(base) == 2 and "below the minimum 16000 Hz" in capsys.readouterr().err
+    assert main([*base, "--min-sample-rate", "8000"]) == 0
+    assert [r.id for r in read_manifest(tmp_path / "s" / "manifest.jsonl")] == ["phone"]
+
+
+def test_import_flow_takes_the_policy(prefect_api, audiocaps_parquet, tmp_path):
+    from flows.sources_flow import import_sources
+
+    result = import_sources(hf_dataset=str(audiocaps_parquet), out=str(tmp_path / "s"), max_seconds=5.0)
+    assert result == {"out": str(tmp_path / "s"), "sources": 0, "rejected": 3}

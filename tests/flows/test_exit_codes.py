@@ -98,3 +98,29 @@ def test_build_flow_completes_with_a_rejected_count_or_fails_with_the_reason(pre
     for out in (tmp_path / "a", tmp_path / "b"):
         artifact = asyncio.run(rejected_artifact(out))
         assert artifact.description.startswith("3 inputs rejected") and "nan.wav" in str(artifact.data)
+
+
+def test_ground_exit_codes(sources, tmp_path, capsys):
+    """``fakesound ground``: 3 when a clip was rejected (the rest grounded), 2 when none could be."""
+    everything, only_bad = sources
+    assert main(["ground", "--sources", str(everything), "--out", str(tmp_path / "a.json"), "--backend",
+                 "energy"]) == EXIT_PARTIAL
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("rejected: ")] == [
+        f"rejected: {tmp_path / 'src' / 'nan.wav'}: audio contains NaN or Inf samples"]
+    assert main(["ground", "--sources", str(only_bad), "--out", str(tmp_path / "b.json"), "--backend",
+                 "energy"]) == EXIT_PARTIAL  # the clip without a caption is grounded by energy: one made
+
+
+def test_train_refuses_a_corpus_with_a_clip_that_does_not_decode(tmp_path, capsys):
+    """Every clip is checked before anything is built: one line naming the file, exit 2, no output folder."""
+    from tiny_corpus import make_tiny_corpus
+
+    corpus = tmp_path / "corpus"
+    records = make_tiny_corpus(corpus)
+    bad = corpus / records[-1].audio_path
+    bad.write_bytes(bad.read_bytes()[:60])  # a test-split clip: train itself never reads it
+    out = tmp_path / "run"
+    assert main(["train", "--corpus", str(corpus), "--out", str(out), "--epochs", "1"]) == EXIT_ERROR
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(bad) in err and "truncated file" in err, err
+    assert not out.exists()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,8 @@ import soundfile as sf
 
 from pipeline.audio_io import read_audio
 from pipeline.errors import FakesoundError, RejectedInput
+from pipeline.hashing import sha256_file
+from pipeline.manifest import ClipRecord, dumps_record
 from pipeline.sources import import_sources
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -41,11 +43,13 @@ def _noise(seconds: float = 2.0, rate: int = RATE, channels: int = 1, level: flo
 
 @dataclass(frozen=True)
 class Input:
-    """What a case made: the audio folder, the captions CSV, and the file decoding is tried on (if any)."""
+    """What a case made: the audio folder, the captions CSV, the file decoding is tried on (if any), and the
+    manifest lines of the clip for the manifest entry points (None: one line for ``file``)."""
 
     audio: Path
     captions: Path
     file: Path | None
+    entries: tuple[str, ...] | None = None
 
 
 def _setup(tmp: Path, name: str = "clip.wav", rows: tuple[str, ...] = ("2,clip,0,a dog barks twice",),
@@ -107,6 +111,39 @@ def _duplicate(made: Input) -> None:
     sf.write(made.audio / "Yclip.flac", _noise(3.0), RATE, subtype="PCM_16")
 
 
+def _entry(tmp: Path, audio_path: str, clip_id: str = "clip", caption: str = "a dog barks twice") -> str:
+    """A manifest line (a real clip in the train split), with the file's sha256 when there is a file."""
+    file = tmp / audio_path  # an absolute audio_path replaces tmp
+    sha = sha256_file(file) if file.is_file() else ""
+    return dumps_record(ClipRecord(id=clip_id, label=0, audio_path=audio_path, split="train", caption=caption,
+                                   sha256=sha))
+
+
+def _outside(tmp: Path) -> Path:
+    """A good file beside (outside) the corpus folder ``tmp``."""
+    path = tmp.parent / "outside.wav"
+    sf.write(path, _noise(), RATE, subtype="PCM_16")
+    return path
+
+
+def _manifest(entries: Callable[[Path], tuple[str, ...]]) -> Callable:
+    """A manifest case: the corpus folder's files are good; its manifest lines are the input."""
+    def make(tmp: Path) -> Input:
+        made = _setup(tmp)
+        return Input(made.audio, made.captions, None, entries(tmp))
+    return make
+
+
+def _good_clip(tmp: Path, name: str = "clip.wav") -> str:
+    sf.write(tmp / "audio" / name, _noise(3.0), RATE, subtype="PCM_16")
+    return f"audio/{name}"
+
+
+def _symlink_out(tmp: Path) -> tuple[str, ...]:
+    (tmp / "audio" / "clip.wav").symlink_to(_outside(tmp))
+    return (_entry(tmp, "audio/clip.wav"),)
+
+
 def _clipped() -> np.ndarray:
     return np.clip(_noise(level=0.8), -1.0, 1.0)
 
@@ -119,6 +156,10 @@ class Case:
     make: Callable[[Path], Input]
     decode: str
     imports: str
+    ground: str = NA
+    train: str = NA
+    push: str = NA
+    listen: str = NA
 
 
 CASES = (
@@ -197,6 +238,119 @@ CASES = (
     Case("captions CSV missing", _with(lambda m: (sf.write(m.file, _noise(), RATE), m.captions.unlink())), NA,
          "error: captions CSV not found"),
 )
+MANIFEST_CASES = (
+    Case("manifest: audio path with `..` leaving the corpus",
+         _manifest(lambda tmp: (_entry(tmp, f"../{_outside(tmp).name}"),)), NA, NA),
+    Case("manifest: absolute audio path outside the corpus",
+         _manifest(lambda tmp: (_entry(tmp, str(_outside(tmp))),)), NA, NA),
+    Case("manifest: symlink pointing outside the corpus", _manifest(_symlink_out), NA, NA),
+    Case("manifest: duplicate clip id",
+         _manifest(lambda tmp: (_entry(tmp, _good_clip(tmp)), _entry(tmp, _good_clip(tmp, "clip2.wav")))), NA, NA),
+    Case("manifest: a line that is not JSON", _manifest(lambda tmp: (_entry(tmp, _good_clip(tmp)), "{not json")),
+         NA, NA),
+    Case("manifest: a record with an unknown field",
+         _manifest(lambda tmp: (_entry(tmp, _good_clip(tmp))[:-1] + ', "bogus": 1}',)), NA, NA),
+    Case("manifest: empty caption", _manifest(lambda tmp: (_entry(tmp, _good_clip(tmp), caption=""),)), NA, NA),
+)
+CASES = CASES + MANIFEST_CASES
+ALL_ACCEPT = (ACCEPTED,) * 4
+#: ``ground`` / ``train`` / ``push`` / ``listen`` on a corpus (or source manifest) holding the good clip and the case's
+#: clip. ground and listen reject the clip and carry on; train and push refuse the whole corpus in one line (a
+#: corpus is one dataset: training on, or publishing, what is left would not be the corpus asked for).
+MANIFEST_OUTCOMES: dict[str, tuple[str, str, str, str]] = {
+    'corrupt (random bytes, .wav)': (
+        'rejected: cannot decode audio',
+        'refused: cannot decode audio',
+        'refused: cannot decode audio',
+        'rejected: cannot decode audio',
+    ),
+    'truncated WAV (half the bytes)': (
+        'rejected: truncated file: data chunk holds 63978 of 128000 bytes',
+        'refused: truncated file: data chunk holds 63978 of 128000 bytes',
+        'refused: truncated file: data chunk holds 63978 of 128000 bytes',
+        'rejected: truncated file: data chunk holds 63978 of 128000 bytes',
+    ),
+    'truncated FLAC': (
+        'rejected: cannot decode audio',
+        'refused: cannot decode audio',
+        'refused: cannot decode audio',
+        'rejected: cannot decode audio',
+    ),
+    'truncated MP3': (
+        'rejected: truncated file: decoded 17327 of the 64000 frames its header announces',
+        'refused: truncated file: decoded 17327 of the 64000 frames its header announces',
+        'refused: truncated file: decoded 17327 of the 64000 frames its header announces',
+        'rejected: truncated file: decoded 17327 of the 64000 frames its header announces',
+    ),
+    'empty file (0 bytes)': (
+        'rejected: cannot decode audio',
+        'refused: cannot decode audio',
+        'refused: cannot decode audio',
+        'rejected: cannot decode audio',
+    ),
+    'header only (WAV, no samples)': (
+        'rejected: audio is empty',
+        'refused: audio is empty',
+        'refused: audio is empty',
+        'rejected: audio is empty',
+    ),
+    'NaN samples (float WAV)': (
+        'rejected: audio contains NaN or Inf samples',
+        'refused: audio contains NaN or Inf samples',
+        'refused: audio contains NaN or Inf samples',
+        'rejected: audio contains NaN or Inf samples',
+    ),
+    'Inf samples (float WAV)': (
+        'rejected: audio contains NaN or Inf samples',
+        'refused: audio contains NaN or Inf samples',
+        'refused: audio contains NaN or Inf samples',
+        'rejected: audio contains NaN or Inf samples',
+    ),
+    'all-zero (digital silence)': ALL_ACCEPT,
+    'clipped (30 % at full scale)': ALL_ACCEPT,
+    '1 kHz sample rate': ALL_ACCEPT,
+    '8 kHz sample rate': ALL_ACCEPT,
+    '192 kHz sample rate': ALL_ACCEPT,
+    '24-bit PCM': ALL_ACCEPT,
+    '32-bit float': ALL_ACCEPT,
+    '1 channel': ALL_ACCEPT,
+    '2 channels': ALL_ACCEPT,
+    '6 channels': ALL_ACCEPT,
+    '8 channels': ALL_ACCEPT,
+    '9 channels': ALL_ACCEPT,
+    '0.5 s long': ALL_ACCEPT,
+    '10 minutes long (16 kHz)': ALL_ACCEPT,
+    'MP3': ALL_ACCEPT,
+    'Ogg Vorbis': ALL_ACCEPT,
+    'Opus (48 kHz)': ALL_ACCEPT,
+    'text file named .mp3': (
+        'rejected: cannot decode audio',
+        'refused: cannot decode audio',
+        'refused: cannot decode audio',
+        'rejected: cannot decode audio',
+    ),
+    'missing file': (
+        'rejected: file not found',
+        'refused: file not found',
+        "refused: audio of clip 'clip' is missing",
+        'rejected: audio audio/clip.wav not found',
+    ),
+    'directory named clip.wav': (
+        'rejected: is a directory, not an audio file',
+        'refused: is a directory, not an audio file',
+        'refused: is a directory, not an audio file',
+        'rejected: is a directory, not an audio file',
+    ),
+    'symlink loop (clip.wav -> clip.wav)': (
+        'rejected: symlink loop',
+        'refused: symlink loop',
+        'refused: symlink loop',
+        'rejected: symlink loop',
+    ),
+    'path with spaces and non-ASCII': ALL_ACCEPT,
+}
+CASES = tuple(replace(c, **dict(zip(("ground", "train", "push", "listen"), MANIFEST_OUTCOMES[c.name], strict=True)))
+              if c.name in MANIFEST_OUTCOMES else c for c in CASES)
 CASES_BY_NAME = {c.name: c for c in CASES}
 
 
@@ -245,21 +399,130 @@ def import_outcome(made: Input, tmp: Path) -> str:
     return "accepted (mixed to mono)" if mixed else ACCEPTED
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def _corpus(made: Input, tmp: Path) -> Path:
+    """The case as a corpus (and source manifest) in ``tmp``: the good clip and the case's clip."""
+    lines = [_entry(tmp, "audio/good.flac", "good", "rain falls on a tin roof")]
+    if made.entries is not None:
+        lines += made.entries
+    elif made.file is not None:
+        lines.append(_entry(tmp, made.file.relative_to(tmp).as_posix()))
+    manifest = tmp / "manifest.jsonl"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp / "LICENSES.md").write_text("# Licences and attribution\n\nCC0 1.0 (test noise).\n", encoding="utf-8")
+    return manifest
+
+
+def _table_text(text: str, tmp: Path) -> str:
+    """A manifest entry point's message as the table shows it: no temporary paths, no leading file or clip names
+    (the tests check those are there), no library detail in brackets."""
+    text = text.replace(str(tmp.parent / "outside.wav"), "<outside>/outside.wav").replace(str(tmp), "<corpus>")
+    text = re.sub(r"^(\S+: )+", "", text)  # the file, manifest:line, or clip id
+    text = re.sub(r"^audio of clip '\w+' cannot be published: ", "", text.removeprefix("clip 'clip': "))
+    return text.split(" (")[0].removesuffix("; refused")
+
+
+def _refusal(err: BaseException, tmp: Path, word: str = "refused") -> str:
+    """A whole input refused: one line naming the file (or the manifest and its line) or the clip."""
+    text = str(err)
+    assert "\n" not in text and (str(tmp) in text or "clip" in text), text
+    return f"{word}: {_table_text(text, tmp)}"
+
+
+def ground_outcome(made: Input, tmp: Path) -> str:
+    """``fakesound ground`` (energy backend: no weights): a bad clip is rejected, the good one grounded."""
+    from grounding.job import GroundRequest, ground_job
+
+    manifest = _corpus(made, tmp)
+    try:
+        summary = ground_job(GroundRequest(out=str(tmp / "grounding.json"), sources=str(manifest), backend="energy"))
+    except (OSError, FakesoundError) as err:
+        assert not (tmp / "grounding.json").exists()
+        return _refusal(err, tmp, "error")
+    rejected = [r for r in summary["rejected"] if "good" not in r["item"]]
+    assert summary["clips"] >= 1 and len(rejected) == len(summary["rejected"]), "the good clip must be grounded"
+    if not rejected:
+        return ACCEPTED
+    assert len(rejected) == 1 and "\n" not in rejected[0]["reason"] and "clip" in rejected[0]["item"]
+    return f"rejected: {_table_text(rejected[0]['reason'], tmp)}"
+
+
+def train_outcome(made: Input, tmp: Path) -> str:
+    """``fakesound train``'s corpus check (``detector.data.load_corpus``, before anything is built or written)."""
+    from detector.data import load_corpus
+
+    _corpus(made, tmp)
+    try:
+        load_corpus(tmp)
+    except (OSError, FakesoundError) as err:
+        return _refusal(err, tmp)
+    return ACCEPTED
+
+
+def push_outcome(made: Input, tmp: Path) -> str:
+    """``fakesound push`` (its dry run: the repository folder a push uploads); a refusal writes nothing."""
+    from pipeline.publish import export_hub_folder
+
+    _corpus(made, tmp)
+    repo = tmp.parent / "repo"
+    try:
+        export_hub_folder(tmp, repo)
+    except (OSError, FakesoundError) as err:
+        assert not repo.exists() and not list(tmp.parent.glob(".*.part"))  # nothing partial
+        return _refusal(err, tmp)
+    return ACCEPTED
+
+
+def listen_outcome(made: Input, tmp: Path) -> str:
+    """``fakesound listen``'s corpus index: a clip it cannot serve is in its rejected list, the good one served."""
+    from listen.corpus import CorpusIndex
+
+    _corpus(made, tmp)
+    try:
+        index = CorpusIndex.load(tmp)
+    except (OSError, FakesoundError) as err:
+        return _refusal(err, tmp, "error")
+    assert "good" in index.records
+    if not index.rejected:
+        return ACCEPTED
+    assert len(index.rejected) == 1 and "\n" not in index.rejected[0] and index.rejected[0].startswith("clip: ")
+    return f"rejected: {_table_text(index.rejected[0], tmp)}"
+
+
+MANIFEST_ENTRY_POINTS = {"ground": ground_outcome, "train": train_outcome, "push": push_outcome,
+                         "listen": listen_outcome}
+
+
+def _case_dir(case: Case, tmp_path: Path) -> Path:
+    return tmp_path / ("dir with spaces é" if "non-ASCII" in case.name else "case")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if (c.decode, c.imports) != (NA, NA)], ids=lambda c: c.name)
 def test_entry_points_give_the_declared_outcome(case, tmp_path):
-    tmp = tmp_path / ("dir with spaces é" if "non-ASCII" in case.name else "case")
+    tmp = _case_dir(case, tmp_path)
     made = case.make(tmp)
     if case.decode != NA:
         assert decode_outcome(made, tmp) == case.decode
-    assert import_outcome(made, tmp) == case.imports
+    if case.imports != NA:
+        assert import_outcome(made, tmp) == case.imports
+
+
+@pytest.mark.parametrize("entry_point", list(MANIFEST_ENTRY_POINTS))
+@pytest.mark.parametrize("case", [c for c in CASES if (c.ground, c.train, c.push, c.listen) != (NA,) * 4],
+                         ids=lambda c: c.name)
+def test_manifest_entry_points_give_the_declared_outcome(case, entry_point, tmp_path):
+    tmp = _case_dir(case, tmp_path)
+    made = case.make(tmp)
+    assert MANIFEST_ENTRY_POINTS[entry_point](made, tmp) == getattr(case, entry_point)
 
 
 def matrix_markdown() -> str:
     lines = [
-        "| input | decoding (`read_audio`: build, train, detect, benchmark) | `import-sources` (folder + CSV) |",
-        "|---|---|---|",
+        "| input | decoding (`read_audio`: build, detect, benchmark) | `import-sources` (folder + CSV) | `ground` | "
+        "`train` | `push` | `listen` |",
+        "|---|---|---|---|---|---|---|",
     ]
-    lines += [f"| {c.name} | {c.decode} | {c.imports} |" for c in CASES]
+    lines += [f"| {c.name} | {c.decode} | {c.imports} | {c.ground} | {c.train} | {c.push} | {c.listen} |"
+              for c in CASES]
     return "\n".join(lines)
 
 

@@ -59,6 +59,7 @@ def test_nothing_of_an_outside_file_reaches_the_parquet_even_if_the_check_were_s
 
     def unchecked(root, splits=None):
         monkeypatch.setattr(publish, "audio_inside", lambda r, p, i="": Path(r) / p)
+        monkeypatch.setattr(publish, "decode_audio", lambda path: None)  # the up-front decode check too
         corpus_obj = original(root, splits)
         monkeypatch.undo()
         return corpus_obj

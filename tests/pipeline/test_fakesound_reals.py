@@ -35,6 +35,11 @@ def test_restored_reals_match_their_fakes_and_mismatches_are_reported(release, t
     out = tmp_path / "paired"
     records, rejections = restore_reals(_request(root, out, workers=2))
     reals = {(r.split, r.id): r for r in records if r.label == 0}
+    licences = (out / "LICENSES.md").read_text()  # what is known of the terms, and what is not
+    assert f"**Fakes** ({len(records) - len(reals)})" in licences and "`ZeyuXie/FakeSound`" in licences
+    assert f"**Reals** ({len(reals)}): restored from the source clips of `manifest.jsonl`" in licences
+    assert "sources' folder has no LICENSES.md: their licence is **unknown**" in licences
+    assert all(f"| {r.id} | {r.extra['source']} |" in licences for r in reals.values())
     assert set(reals) == {("easy", easy_sources[0]), ("easy", cases["shifted"])} | {
         ("zeroshot", s) for split, s in hidden if split == "zeroshot"}
 
@@ -141,3 +146,14 @@ def test_the_best_matching_of_several_sources_with_the_same_youtube_id_is_used(r
     records, _ = restore_reals(request)
     real = next(r for r in records if r.id == easy_sources[0])
     assert real.extra["source"] == right.id
+
+
+def test_the_sources_licences_are_nested_in_the_restored_corpus():
+    from pipeline.licences import restored_reals_licences
+    from pipeline.manifest import ClipRecord
+
+    real = ClipRecord(id="Y1", label=0, audio_path="a.wav", extra={"source": "Y1_30"})
+    text = restored_reals_licences([real], "/x/unpacked", "/x/sources/manifest.jsonl",
+                                   "# Licences and attribution\n\nLicence declared by its dataset card: `cc-by-4.0`.\n")
+    assert "### Licences and attribution" in text and "`cc-by-4.0`" in text and "unknown" not in text
+    assert "| Y1 | Y1_30 |" in text

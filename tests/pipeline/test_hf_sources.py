@@ -28,9 +28,9 @@ from pipeline.requests import ImportRequest
 RATE_IN = 48000
 
 
-def _encoded(audio: np.ndarray, fmt: str) -> bytes:
+def _encoded(audio: np.ndarray, fmt: str, rate: int = RATE_IN) -> bytes:
     buf = io.BytesIO()
-    sf.write(buf, audio, RATE_IN, format=fmt, subtype="PCM_16")
+    sf.write(buf, audio, rate, format=fmt, subtype="PCM_16")
     return buf.getvalue()
 
 
@@ -231,18 +231,40 @@ def test_a_missing_local_dataset_is_one_line_without_a_hub_hint(tmp_path):
     assert "\n" not in text
 
 
+def _row(youtube_id: str, start: int, audio: bytes, caption: str) -> dict:
+    return {"youtube_id": youtube_id, "start_time": start, "audio": {"bytes": audio, "path": None}, "caption": caption}
+
+
+def _import_rows(rows: list[dict], tmp_path: Path, **policy) -> tuple:
+    """Import ``rows`` (plus a good clip ``ok_1``) from a parquet file; returns (result, out)."""
+    rows = [*rows, _row("ok", 1, _encoded(_clip(3), "WAV"), "z")]
+    out = tmp_path / f"out{len(list(tmp_path.glob('out*')))}"
+    data = tmp_path / "d.parquet"
+    if not data.exists():
+        _write_parquet(rows, data)
+    return import_hf_sources(ImportRequest(hf_dataset=str(data), out=str(out), **policy)), out
+
+
 def test_rows_the_source_policy_refuses_leave_no_file(tmp_path):
     """Digital silence and a 0.5 s clip are refused by pipeline.source_policy after encoding; their FLACs go too."""
-    rows = [{"youtube_id": "quiet", "start_time": 0, "audio": {"bytes": _encoded(0 * _clip(1), "WAV"), "path": None},
-             "caption": "nothing"},
-            {"youtube_id": "short", "start_time": 0, "audio": {"bytes": _encoded(_clip(2, 0.5), "WAV"), "path": None},
-             "caption": "a click"},
-            {"youtube_id": "ok", "start_time": 1, "audio": {"bytes": _encoded(_clip(3), "WAV"), "path": None},
-             "caption": "z"}]
-    out = tmp_path / "out"
-    result = import_hf_sources(ImportRequest(hf_dataset=str(_write_parquet(rows, tmp_path / "d.parquet")),
-                                             out=str(out)))
+    result, out = _import_rows([_row("quiet", 0, _encoded(0 * _clip(1), "WAV"), "nothing"),
+                                _row("short", 0, _encoded(_clip(2, 0.5), "WAV"), "a click")], tmp_path)
     assert [r.id for r in result.records] == ["ok_1"]
     reasons = sorted(r.reason for r in result.rejected)
     assert "digital silence" in reasons[0] and "shorter than 1.0 s" in reasons[1]
     assert sorted(p.name for p in (out / "audio").iterdir()) == [Path(result.records[0].audio_path).name]
+
+
+def test_the_policy_sees_the_recordings_own_rate_and_channels(tmp_path):
+    """An 8 kHz or 9-channel recording is refused, although the written file (32 kHz, mono) would pass."""
+    noise = np.random.default_rng(0).standard_normal
+    rows = [_row("phone", 0, _encoded(0.1 * noise(8000 * 2), "WAV", 8000), "a phone call"),
+            _row("array", 0, _encoded(0.1 * noise((16000 * 2, 9)), "WAV", 16000), "nine microphones")]
+    result, out = _import_rows(rows, tmp_path)
+    assert [r.id for r in result.records] == ["ok_1"]
+    reasons = {r.item.split()[-1]: r.reason for r in result.rejected}
+    assert reasons == {"phone_0": "sample rate 8000 Hz is below the minimum 16000 Hz",
+                       "array_0": "9 channels (at most 8 are mixed to mono)"}
+    assert sorted(p.name for p in (out / "audio").iterdir()) == ["ok_1.flac"]  # nothing written for them
+    relaxed, _ = _import_rows(rows, tmp_path, min_sample_rate=8000, max_channels=9)
+    assert len(relaxed.records) == 3
