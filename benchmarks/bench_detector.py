@@ -21,8 +21,9 @@ One command builds the corpora, trains, evaluates and prints the targets table:
    of ``fetch_debian_audio.py`` (fetched into ``--debian-audio`` when absent; needs apt): false alarms at the stored
    threshold per content kind and per web-like variant, and EER/AUC of wild reals vs weight-free fakes made from
    them with ``import-sources`` + ``build`` (``bench_wild.py``). ``--only wildkit`` also trains the default model
-   on a demo corpus composed from the bundled kit + the extra training kit (same clips and seed) and puts both
-   models side by side on the wild set and on the main demo test split.
+   on a demo corpus composed from the bundled kit *without* the recordings added from Debian packages
+   (``data/debian_audio/sources.toml``, ``use = "bundled"``; same clips and seed) and puts both models side by side
+   on the wild set and on the main demo test split.
 9. Opt-in (``--only compare``): issue 4's back-end comparison, ``mrtcn`` vs ``fakesound-ref`` on the same
    front-end, data and epochs (300-clip corpus, 4 epochs: the reference costs about 5 s per batch on one thread),
    on every manipulation and with ``--holdout`` left out.
@@ -100,22 +101,36 @@ def split_kit(kit: Path, work: Path, seed: int = 0) -> tuple[Path, Path]:
         fams = sorted({family(r["file"]) for r in rows if r["kind"] == kind},
                       key=lambda f: hashlib.sha256(f"{seed}:{f}".encode()).hexdigest())
         halves.update({f: "AB"[i % 2] for i, f in enumerate(fams)})
-    outs = []
-    for half in "AB":
-        out = work / f"kit_{half}"
-        if out.exists():
-            shutil.rmtree(out)
-        out.mkdir(parents=True)
-        keep = [r for r in rows if halves[family(r["file"])] == half]
-        for r in keep:
-            os.symlink((kit / r["file"]).resolve(), out / r["file"])
-        shutil.copyfile(kit / "LICENSES.md", out / "LICENSES.md")
-        with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, list(rows[0]))
-            writer.writeheader()
-            writer.writerows(keep)
-        outs.append(out)
+    outs = [sub_kit(kit, [r for r in rows if halves[family(r["file"])] == half], work / f"kit_{half}")
+            for half in "AB"]
     return outs[0], outs[1]
+
+
+def sub_kit(kit: Path, keep: list[dict], out: Path) -> Path:
+    """A kit folder holding ``keep`` (rows of ``kit``'s manifest.csv) as links to ``kit``'s files."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    for r in keep:
+        os.symlink((kit / r["file"]).resolve(), out / r["file"])
+    shutil.copyfile(kit / "LICENSES.md", out / "LICENSES.md")
+    with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, list(keep[0]))
+        writer.writeheader()
+        writer.writerows(keep)
+    return out
+
+
+def kit_before_debian_additions(kit: Path, work: Path) -> Path:
+    """The bundled kit without the files of the packages ``data/debian_audio/sources.toml`` marks ``bundled`` (the
+    kit as it was before they were added), for the side-by-side ``wildkit`` part."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.fetch_debian_audio import DEFAULT_LIST, parse_sources
+
+    added = {p.name for p in parse_sources(DEFAULT_LIST.read_text(encoding="utf-8")) if p.use == "bundled"}
+    with open(kit / "manifest.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return sub_kit(kit, [r for r in rows if r["source_package"].split()[0] not in added], work / "kit_before_debian")
 
 
 def band_limited_fpr(ckpt: Path, corpus: Path, max_band: int, n_boot: int, seed: int = 0) -> dict:
@@ -406,15 +421,16 @@ def main() -> None:
                 train_and_test(corpus, wild_ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base), 0)
             systems[f"default ({wild_ckpt.name})"] = wild_ckpt
         if "wildkit" in parts:
-            kit_corpus = demo_corpus(work, args.clips, args.seed, fetched / "kit_with_bundled", "_kitplus")
-            for c in (corpus, kit_corpus):
+            before = kit_before_debian_additions(default_kit_dir(), work)
+            kit_corpus = demo_corpus(work, args.clips, args.seed, before, "_kitbefore")
+            for c in (kit_corpus, corpus):
                 c_ckpt = work / f"default_{c.name}_e{args.epochs}"
                 if finished(c_ckpt, args.epochs):  # taken as is (its training run's timing stays untouched)
                     own_test = test_metrics(c_ckpt, c, args.n_boot)
                 else:
                     own_test = train_and_test(c, c_ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base),
                                               args.n_boot)["test"]
-                name = f"{'bundled + extra kit' if c is kit_corpus else 'bundled kit'} ({c_ckpt.name})"
+                name = f"{'kit before the Debian additions' if c is kit_corpus else 'bundled kit'} ({c_ckpt.name})"
                 systems[name] = c_ckpt
                 report.setdefault("wildkit", {})[name] = {
                     "corpus": str(c), "own_test": own_test["all"],

@@ -1,4 +1,4 @@
-"""Fetch openly licensed real recordings from Debian packages into an extra training kit and a wild evaluation set.
+"""Fetch openly licensed real recordings from Debian packages: training-kit material and a wild evaluation set.
 
 The list (``data/debian_audio/sources.toml``) names each package, its version and the sha256 of its ``.deb``, what
 to take from it and for which use. This script downloads each ``.deb`` with ``apt-get download`` (no root needed),
@@ -6,7 +6,10 @@ refuses a file whose sha256 differs, extracts it with ``dpkg-deb -x``, reads the
 from the package's own ``debian/copyright`` (``usr/share/doc/<pkg>/copyright``) and keeps only CC0, CC BY,
 CC BY-SA, public-domain and permissive ones, decodes each with the project's audio I/O, and writes:
 
-* ``OUT/kit/`` — the **extra training kit** in the demo kit's format (``manifest.csv``, ``LICENSES.md``, mono
+* ``OUT/bundled_kit/`` (``--use bundled``) — the files of the packages marked ``bundled``, which are in the bundled
+  kit (``pipeline/demo_kit``, section 5 of its LICENSES.md): rebuilt byte for byte, to check their provenance;
+* ``OUT/kit/`` — an **extra training kit** (packages marked ``kit``; none at present) in the demo kit's format
+  (``manifest.csv``, ``LICENSES.md``, mono
   16-bit FLAC at each recording's own rate): ``fakesound demo --kit OUT/kit`` composes from it alone;
 * ``OUT/kit_with_bundled/`` — the bundled kit and the extra kit in one folder (links to the files), for
   ``fakesound demo --kit OUT/kit_with_bundled``;
@@ -56,8 +59,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LIST = ROOT / "data" / "debian_audio" / "sources.toml"
 #: Packages the bundled kit (pipeline/demo_kit) was made from: never fetched here.
 BUNDLED_PACKAGES = ("0ad-data", "minetest-data", "asterisk-core-sounds-en-wav")
-USES = ("kit", "wild")
-KINDS = {"kit": ("background", "event"), "wild": ("clip",)}
+USES = ("bundled", "kit", "wild")
+#: Uses fetched unless --use says otherwise ("bundled" packages are already in pipeline/demo_kit).
+DEFAULT_USES = ("kit", "wild")
+KINDS = {"bundled": ("background", "event"), "kit": ("background", "event"), "wild": ("clip",)}
 #: debian/copyright licence names (lower case, version dropped) allowed for recordings we redistribute.
 ALLOWED_LICENCES = ("cc0", "cc-by", "cc-by-sa", "public-domain", "pd", "expat", "mit", "bsd-2-clause",
                     "bsd-3-clause", "zlib", "isc")
@@ -74,8 +79,8 @@ BACKGROUND_S, EVENT_MAX_S = 10.0, 4.0
 #: Shortest recording a selection takes, per kind (a background needs its 10 s excerpt).
 MIN_SECONDS = {"background": BACKGROUND_S, "event": 0.3, "clip": 3.0}
 PACKAGE_KEYS = {"name", "version", "sha256", "use", "credit", "attribution", "source_map", "select"}
-SELECT_KEYS = {"glob", "kind", "content", "label", "phrase", "caption", "min_seconds", "max_files", "max_clips",
-               "clip_seconds"}
+SELECT_KEYS = {"glob", "kind", "content", "label", "phrase", "phrases", "caption", "min_seconds", "max_files",
+               "max_clips", "clip_seconds"}
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,9 @@ class Selection:
     content: str
     label: str = ""
     phrase: str = ""
+    #: one caption phrase per recording taken, in order (instead of ``phrase``): the composer's captions must name
+    #: each event distinctly, or the phrases of two events of one clip cannot be told apart
+    phrases: tuple[str, ...] = ()
     caption: str = ""
     min_seconds: float | None = None  # unset: MIN_SECONDS of the kind
     max_files: int | None = None
@@ -136,12 +144,14 @@ def parse_sources(text: str, where: str = "sources.toml") -> list[Package]:
         selections = []
         for j, sel in enumerate(raw.get("select", [])):
             _check_keys(f"{here} select #{j}", sel, SELECT_KEYS)
-            s = Selection(**sel)
+            s = Selection(**{**sel, "phrases": tuple(sel.get("phrases", ()))})
             if s.kind not in KINDS[raw["use"]]:
                 raise ValueError(f"{here} select #{j}: kind {s.kind!r} is not one of {', '.join(KINDS[raw['use']])}")
-            text_needed = ("label", "phrase") if raw["use"] == "kit" else ("caption",)
+            text_needed = ("caption",) if raw["use"] == "wild" else ("label", "phrase" if not s.phrases else "phrases")
             if not all(getattr(s, t) for t in text_needed):
                 raise ValueError(f"{here} select #{j}: needs {' and '.join(text_needed)}")
+            if s.phrases and (s.max_files is None or len(set(s.phrases)) < s.max_files):
+                raise ValueError(f"{here} select #{j}: phrases needs max_files and at least that many distinct phrases")
             selections.append(s)
         packages.append(Package(name, raw["version"], raw["sha256"], raw["use"], raw["credit"], raw["attribution"],
                                 tuple(tuple(m) for m in raw.get("source_map", [])), tuple(selections)))
@@ -412,9 +422,11 @@ def _licences_md(title: str, intro: str, packages: list[Package], rows: list[dic
 def write_kit(recordings: list[Recording], out: Path) -> list[dict]:
     """The extra training kit in ``out`` (demo-kit layout); returns its manifest rows."""
     out.mkdir(parents=True, exist_ok=True)
-    rows, names = [], set()
+    rows, names, taken = [], set(), {}
     for rec in recordings:
         sel = rec.selection
+        taken[id(sel)] = taken.get(id(sel), -1) + 1
+        phrase = sel.phrases[taken[id(sel)]] if sel.phrases else sel.phrase
         audio, note = (kit_background if sel.kind == "background" else kit_event)(rec.audio, rec.rate)
         stem = f"{'bg' if sel.kind == 'background' else 'ev'}_x_{_slug(sel.label)}"
         k = 1
@@ -424,7 +436,7 @@ def write_kit(recordings: list[Recording], out: Path) -> list[dict]:
         file = f"{stem}_{k}.flac"
         write_audio(out / file, audio, rec.rate)
         rows.append({"file": file, "content": sel.content, "kind": sel.kind, "label": sel.label,
-                     "caption_phrase": sel.phrase,
+                     "caption_phrase": phrase,
                      "duration_s": f"{len(audio) / rec.rate:.3f}", "sample_rate": rec.rate, "licence": rec.licence,
                      "source_package": f"{rec.package.name} {rec.package.version}", "source_path": rec.installed,
                      "credit": " — ".join(filter(None, [rec.holders or rec.package.credit, rec.note])),
@@ -534,6 +546,9 @@ def fetch(packages: list[Package], out: Path, debs: Path | None = None) -> dict:
         print(f"{package.name} {package.version} ({package.use}): {len(recordings)} recordings", flush=True)
         chosen[package.use] += recordings
     summary: dict = {"rejected": rejected}
+    if chosen["bundled"]:  # the bundled kit's section-5 files, rebuilt (compare with pipeline/demo_kit)
+        rows = write_kit(chosen["bundled"], out / "bundled_kit")
+        summary["bundled_kit"] = {"files": len(rows), "by_content": _count(r["content"] for r in rows)}
     if chosen["kit"]:
         rows = write_kit(chosen["kit"], out / "kit")
         write_combined_kit(out / "kit", out / "kit_with_bundled")
@@ -559,7 +574,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="folder to write (kit/, kit_with_bundled/, wild/)")
     ap.add_argument("--list", type=Path, default=DEFAULT_LIST, help="sources list (TOML)")
     ap.add_argument("--debs", type=Path, default=None, help="where .debs are kept (default OUT/debs)")
-    ap.add_argument("--use", choices=USES, nargs="*", default=list(USES), help="only these uses")
+    ap.add_argument("--use", choices=USES, nargs="*", default=list(DEFAULT_USES),
+                    help="uses to fetch (default: kit and wild; 'bundled' rebuilds the bundled kit's fetched files)")
     args = ap.parse_args(argv)
     packages = [p for p in parse_sources(args.list.read_text(encoding="utf-8"), str(args.list)) if p.use in args.use]
     summary = fetch(packages, args.out, args.debs)

@@ -123,8 +123,18 @@ def test_the_committed_list_parses_with_one_use_per_package_and_no_bundled_packa
     packages = F.parse_sources(F.DEFAULT_LIST.read_text(encoding="utf-8"))
     names = [p.name for p in packages]
     assert len(names) == len(set(names)) and not set(names) & set(F.BUNDLED_PACKAGES)
-    assert {p.use for p in packages} == {"kit", "wild"}
+    assert {p.use for p in packages} == {"bundled", "wild"}
     assert all(p.select for p in packages)
+
+
+def test_the_bundled_kit_holds_the_files_of_the_packages_marked_bundled():
+    bundled = {p.name for p in F.parse_sources(F.DEFAULT_LIST.read_text(encoding="utf-8")) if p.use == "bundled"}
+    with open(F.default_kit_dir() / "manifest.csv", newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["source_package"].split()[0] in bundled]
+    assert len(rows) == 58 and {r["source_package"].split()[0] for r in rows} == bundled
+    assert all((F.default_kit_dir() / r["file"]).is_file() and F.licence_allowed(r["licence"]) for r in rows)
+    licences = (F.default_kit_dir() / "LICENSES.md").read_text(encoding="utf-8")
+    assert all(f"| {r['file']} |" in licences for r in rows)  # each file's provenance row
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -135,6 +145,7 @@ def test_the_committed_list_parses_with_one_use_per_package_and_no_bundled_packa
     (('caption = "music plays"', ""), "needs caption"),
     (('credit = "A Band"', 'credit = "A Band"\nlicense = "x"'), "unknown key(s) license"),
     (('sha256 = "{sha}"', 'sha256 = "abc"'), "64 lower-case hex"),
+    (('phrase = "someone knocks"', 'phrases = ["a knock", "a knock"]\nmax_files = 2'), "at least that many distinct"),
 ])
 def test_bad_lists_are_refused_naming_the_entry(change, message):
     text = LIST.replace(*change).format(sha="a" * 64, sha2="b" * 64)
