@@ -17,7 +17,14 @@ One command builds the corpora, trains, evaluates and prints the targets table:
    corpus composed from the other (sources *and* donors disjoint).
 6. **Shortcut probes** (global statistics, boundary) on the whole main corpus, source-grouped CV.
 7. **Inference speed** of the default model (and ``fakesound-ref`` with ``--compare``): x real time per core.
-8. Opt-in (``--only compare``): issue 4's back-end comparison, ``mrtcn`` vs ``fakesound-ref`` on the same
+8. Opt-in (``--only wild``): the default model (or ``--checkpoint``) on real recordings it never saw — the wild set
+   of ``fetch_debian_audio.py`` (fetched into ``--debian-audio`` when absent; needs apt): false alarms at the stored
+   threshold per content kind and per web-like variant, and EER/AUC of wild reals vs weight-free fakes made from
+   them with ``import-sources`` + ``build`` (``bench_wild.py``). ``--only wildkit`` also trains the default model
+   on a demo corpus composed from the bundled kit *without* the recordings added from Debian packages
+   (``data/debian_audio/sources.toml``, ``use = "bundled"``; same clips and seed) and puts both models side by side
+   on the wild set and on the main demo test split.
+9. Opt-in (``--only compare``): issue 4's back-end comparison, ``mrtcn`` vs ``fakesound-ref`` on the same
    front-end, data and epochs (300-clip corpus, 4 epochs: the reference costs about 5 s per batch on one thread),
    on every manipulation and with ``--holdout`` left out.
 
@@ -94,22 +101,36 @@ def split_kit(kit: Path, work: Path, seed: int = 0) -> tuple[Path, Path]:
         fams = sorted({family(r["file"]) for r in rows if r["kind"] == kind},
                       key=lambda f: hashlib.sha256(f"{seed}:{f}".encode()).hexdigest())
         halves.update({f: "AB"[i % 2] for i, f in enumerate(fams)})
-    outs = []
-    for half in "AB":
-        out = work / f"kit_{half}"
-        if out.exists():
-            shutil.rmtree(out)
-        out.mkdir(parents=True)
-        keep = [r for r in rows if halves[family(r["file"])] == half]
-        for r in keep:
-            os.symlink((kit / r["file"]).resolve(), out / r["file"])
-        shutil.copyfile(kit / "LICENSES.md", out / "LICENSES.md")
-        with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, list(rows[0]))
-            writer.writeheader()
-            writer.writerows(keep)
-        outs.append(out)
+    outs = [sub_kit(kit, [r for r in rows if halves[family(r["file"])] == half], work / f"kit_{half}")
+            for half in "AB"]
     return outs[0], outs[1]
+
+
+def sub_kit(kit: Path, keep: list[dict], out: Path) -> Path:
+    """A kit folder holding ``keep`` (rows of ``kit``'s manifest.csv) as links to ``kit``'s files."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    for r in keep:
+        os.symlink((kit / r["file"]).resolve(), out / r["file"])
+    shutil.copyfile(kit / "LICENSES.md", out / "LICENSES.md")
+    with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, list(keep[0]))
+        writer.writeheader()
+        writer.writerows(keep)
+    return out
+
+
+def kit_before_debian_additions(kit: Path, work: Path) -> Path:
+    """The bundled kit without the files of the packages ``data/debian_audio/sources.toml`` marks ``bundled`` (the
+    kit as it was before they were added), for the side-by-side ``wildkit`` part."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.fetch_debian_audio import DEFAULT_LIST, parse_sources
+
+    added = {p.name for p in parse_sources(DEFAULT_LIST.read_text(encoding="utf-8")) if p.use == "bundled"}
+    with open(kit / "manifest.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return sub_kit(kit, [r for r in rows if r["source_package"].split()[0] not in added], work / "kit_before_debian")
 
 
 def band_limited_fpr(ckpt: Path, corpus: Path, max_band: int, n_boot: int, seed: int = 0) -> dict:
@@ -143,6 +164,12 @@ def test_metrics(ckpt: Path, corpus: Path, n_boot: int, split: str = "test") -> 
     if errors:
         raise RuntimeError(errors[0])
     return metrics_by_group(preds, detector.threshold, n_boot=n_boot)
+
+
+def finished(ckpt: Path, epochs: int) -> bool:
+    """Whether ``ckpt`` holds a training run that went through ``epochs`` epochs (a partial one has a config too)."""
+    metrics = ckpt / "metrics.json"
+    return metrics.exists() and json.loads(metrics.read_text()).get("epochs_done", 0) >= epochs
 
 
 def train_and_test(corpus: Path, ckpt: Path, det: DetectorConfig, cfg: TrainConfig, n_boot: int) -> dict:
@@ -263,6 +290,14 @@ def targets_table(report: dict, holdout: str) -> str:
         per = ", ".join(f"{g} {100 * v:.1f}" for g, v in probe["eer"].items())
         rows.append((f"{name} probe EER % (lowest group; {per})", ">= 45", f"{100 * worst:.1f}",
                      _ok(worst, 0.45, lower_is_better=False)))
+    for name, w in report.get("wild", {}).items():
+        fa, fk = w["false_alarms"], w["fakes"]["all"]
+        rows.append((f"wild reals called fake % — {name}, clean clips (n={fa['by_variant']['clean']['n']})", "report",
+                     _v(fa["by_variant"], "clean", 100, 1), True))
+        rows.append((f"wild reals called fake % — {name}, all web-like variants (n={fa['all']['n']})", "report",
+                     _v(fa, "all", 100, 1), True))
+        rows.append((f"wild reals vs their fakes EER % — {name} (AUC {fk['auc']['value']:.3f})", "report",
+                     _v(fk, "eer", 100, 1), True))
     if "speed" in report:
         speed = report["speed"]["models"]["mrtcn"]
         rows.append(("inference x real time per core (default)", ">= 500",
@@ -272,7 +307,7 @@ def targets_table(report: dict, holdout: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed", "compare")
+PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed", "compare", "wild", "wildkit")
 #: Parts run unless --only/--skip say otherwise (the back-end comparison trains four more models: opt-in).
 DEFAULT_PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed")
 BENCH_CONDITIONS = ("lowpass:4000", "lowpass:8000", "lowpass:11025", "lowpass:16000", "mp3:0.5", "mp3:0.9",
@@ -308,6 +343,10 @@ def main() -> None:
     ap.add_argument("--compare", action="store_true", help="also time fakesound-ref beside the default model")
     ap.add_argument("--compare-clips", type=int, default=300, help="corpus size of the 'compare' part (seed + 1)")
     ap.add_argument("--compare-epochs", type=int, default=4, help="epochs of both back-ends in the 'compare' part")
+    ap.add_argument("--checkpoint", type=Path, default=None,
+                    help="wild part: score this checkpoint (default: the main part's, trained when missing)")
+    ap.add_argument("--debian-audio", type=Path, default=None,
+                    help="output of fetch_debian_audio.py (default WORK/debian_audio; fetched when absent)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 60-clip corpora, 1 epoch, 100 resamples")
     args = ap.parse_args()
     if args.quick:
@@ -336,6 +375,7 @@ def main() -> None:
 
     ckpt = work / f"default_{corpus.name}_e{args.epochs}"
     rows: list[dict] = []
+    wild_md = ""  # the wild part's tables (kept in the Markdown report, so --merge carries them)
     if "main" in parts:
         report["main"] = train_and_test(corpus, ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base),
                                         args.n_boot)
@@ -367,6 +407,41 @@ def main() -> None:
                            "test_corpus": str(test_corpus)}
         rows += _rows(f"kit A ({cross.name})", test_corpus.name, "all", report["cross"]["test"])
 
+    if "wild" in parts or "wildkit" in parts:
+        sys.path.insert(0, str(ROOT))
+        from benchmarks.bench_wild import build_wild_fakes, ensure_wild, evaluate_wild, wild_markdown
+
+        fetched = args.debian_audio or work / "debian_audio"
+        wild = ensure_wild(fetched)
+        wild_corpus = build_wild_fakes(wild, work, args.seed)
+        systems: dict[str, Path] = {}
+        if "wild" in parts:
+            wild_ckpt = args.checkpoint or ckpt
+            if args.checkpoint is None and not finished(ckpt, args.epochs):  # run the main part first to reuse it
+                train_and_test(corpus, wild_ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base), 0)
+            systems[f"default ({wild_ckpt.name})"] = wild_ckpt
+        if "wildkit" in parts:
+            before = kit_before_debian_additions(default_kit_dir(), work)
+            kit_corpus = demo_corpus(work, args.clips, args.seed, before, "_kitbefore")
+            for c in (kit_corpus, corpus):
+                c_ckpt = work / f"default_{c.name}_e{args.epochs}"
+                if finished(c_ckpt, args.epochs):  # taken as is (its training run's timing stays untouched)
+                    own_test = test_metrics(c_ckpt, c, args.n_boot)
+                else:
+                    own_test = train_and_test(c, c_ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base),
+                                              args.n_boot)["test"]
+                name = f"{'kit before the Debian additions' if c is kit_corpus else 'bundled kit'} ({c_ckpt.name})"
+                systems[name] = c_ckpt
+                report.setdefault("wildkit", {})[name] = {
+                    "corpus": str(c), "own_test": own_test["all"],
+                    "main_demo_test": test_metrics(c_ckpt, corpus, args.n_boot)["all"]}
+                rows += _rows(name, corpus.name, "test", {"all": report["wildkit"][name]["main_demo_test"]})
+        report["wild"] = {name: evaluate_wild(path, wild, wild_corpus, args.n_boot, reference=corpus)
+                          for name, path in systems.items()}
+        wild_md = wild_markdown(report["wild"])
+        (work / f"{args.report}_wild.md").write_text(wild_md)
+        print(wild_md, flush=True)
+
     if "compare" in parts:  # issue 4: mrtcn vs fakesound-ref on one front-end, data, epochs (reduced budget)
         cmp_corpus = demo_corpus(work, args.compare_clips, args.seed + 1)
         runs = [("all", None)] + ([("holdout", args.holdout)] if args.holdout else [])
@@ -396,7 +471,7 @@ def main() -> None:
             print(f"inference {name:14s}: {sp['xrt']:7.0f} x real time per core [{sp['ci'][0]:.0f}, "
                   f"{sp['ci'][1]:.0f}] (wall {sp['xrt_wall']:.0f} x; {sp['params'] / 1e6:.2f} M params; 10 s clips)")
     table = targets_table(report, args.holdout)
-    markdown = results_markdown(rows, {corpus.name: report.get("probes", {})}) + "\n" + table
+    markdown = results_markdown(rows, {corpus.name: report.get("probes", {})}) + "\n" + wild_md + "\n" + table
     print("\n" + markdown)
     (work / f"{args.report}.json").write_text(json.dumps(json_safe(report), indent=2, default=float))
     (work / f"{args.report}.md").write_text(markdown)

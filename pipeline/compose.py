@@ -158,10 +158,12 @@ def demo_corpus_licenses(kit_dir: str | Path) -> str:
 
 Every clip of this corpus is derived from the recordings of fakesound's demo kit (`pipeline/demo_kit/` in the
 fakesound package), which are themselves modified excerpts of sounds from 0 A.D. (Wildfire Games), Minetest
-Game and the Asterisk core sounds (speech prompts recorded by Allison Smith):
+Game, OpenSFX (the OpenTTD base sounds) and the Asterisk core sounds (speech prompts recorded by Allison Smith and
+June Wallack):
 
 * the **real clips** (`label` 0) are composed soundscapes, not field recordings: one kit background recording
-  (nature, farm, music, crowds, telephone speech) with one to three kit event recordings mixed over it at seeded
+  (nature, farm, music, crowds, telephone speech) with one to three kit event recordings (animals, foley, vehicles,
+  machines, impacts, applause, speech) mixed over it at seeded
   times and levels, then passed through a seeded recording history (band limit, lossy codec, resampling, level;
   recorded in each source's `extra`), at 32 kHz, 16-bit;
 * the **fake clips** (`label` 1) are real clips with one region replaced (a stretch of another kit recording
