@@ -38,6 +38,9 @@ CODECS = {
 LEVEL_KINDS = ("clip", "limit", "loudness")
 KINDS = ("lowpass", "resample", *CODECS, "gain", "noise", "dc", "downmix", *LEVEL_KINDS)
 MAX_LAG = 4096
+#: Frames per encoder write: libsndfile's Vorbis writer segfaults on one write of ~2 min of audio (measured at
+#: 120 s mono, 32 kHz); a clip up to this length (16 s at 32 kHz) is still written in one call, as before.
+CODEC_WRITE_FRAMES = 2**19
 #: ``limit``: ceiling (-0.1 dBFS), look-ahead/attack and release of the peak limiter
 LIMIT_CEILING = 10 ** (-0.1 / 20)
 LIMIT_ATTACK_S = 0.002
@@ -103,8 +106,10 @@ def codec_round_trip(audio: np.ndarray, rate: int, codec: str, level: float) -> 
     enc_rate = rate if rates is None or rate in rates else min((r for r in rates if r >= rate), default=rates[-1])
     x = np.clip(resample(audio, rate, enc_rate), -1.0, 1.0)
     buf = io.BytesIO()
-    sf.write(buf, x, enc_rate, format=fmt, subtype=subtype, compression_level=level,
-             bitrate_mode="CONSTANT" if codec == "mp3" else None)
+    with sf.SoundFile(buf, "w", enc_rate, 1, format=fmt, subtype=subtype, compression_level=level,
+                      bitrate_mode="CONSTANT" if codec == "mp3" else None) as encoder:
+        for start in range(0, len(x), CODEC_WRITE_FRAMES):  # one write of minutes of audio crashes libsndfile
+            encoder.write(x[start : start + CODEC_WRITE_FRAMES])
     buf.seek(0)
     decoded, _ = sf.read(buf, dtype="float32")
     return _align(resample(_align(decoded, x), enc_rate, rate), np.asarray(audio, dtype=np.float32))
