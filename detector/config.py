@@ -30,6 +30,16 @@ FRONTEND_NAMES = (*BUILTIN_FRONTENDS, "eat", *HF_DEFAULT_IDS, "hf:<id_or_path>")
 #: ``DetectorConfig.envelope_norm`` settings (detector.frontends.stft): none, the clip's median over bands and
 #: frames, each band's median over frames
 ENVELOPE_NORMS = ("none", "level", "band")
+
+
+def check_envelope_norm(value: str) -> str:
+    """``value`` if it is one of :data:`ENVELOPE_NORMS`, else ``ValueError`` (the model setting and the front-ends
+    share this check)."""
+    if value not in ENVELOPE_NORMS:
+        raise ValueError(f"envelope_norm {value!r}: expected one of {', '.join(ENVELOPE_NORMS)}")
+    return value
+
+
 #: Evaluation protocols of ``fakesound benchmark --protocol`` (detector.protocols).
 PROTOCOLS = ("ours", "fakesound", "fakesound2")
 
@@ -81,8 +91,7 @@ class DetectorConfig:
     envelope_norm: str = "band"
 
     def __post_init__(self) -> None:
-        if self.envelope_norm not in ENVELOPE_NORMS:
-            raise ValueError(f"envelope_norm {self.envelope_norm!r}: expected one of {', '.join(ENVELOPE_NORMS)}")
+        check_envelope_norm(self.envelope_norm)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

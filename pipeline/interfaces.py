@@ -51,8 +51,9 @@ class RegionPolicy:
 class SpliceConfig:
     """How regenerated audio goes back into the real clip (see :func:`pipeline.splice.splice`).
 
-    The boundary treatment is two orthogonal settings: ``crossfade_ms`` 0 is FakeSound's hard splice, > 0 an
-    equal-power crossfade of that length laid inside the region at both seams; ``align_zero_crossing`` first moves
+    The boundary treatment is two orthogonal settings: ``crossfade_ms`` 0 is FakeSound's hard splice, > 0 a
+    crossfade of that length laid inside the region at both seams (power-preserving for the correlation of real and
+    replacement: equal-power for a donor, linear for an addition's insert); ``align_zero_crossing`` first moves
     each seam up to 1 ms into the region, to where replacement and real clip agree best (both crossing zero at
     best). The outside of the (moved) region stays bit-identical either way.
     """

@@ -49,18 +49,21 @@ def num_frames(duration_s: float, frame_s: float = DEFAULT_FRAME_S) -> int:
     return max(0, math.ceil(duration_s / frame_s - 1e-9))
 
 
+def grid_decimals(grid_s: float) -> int:
+    """Decimal places that write every multiple of ``grid_s`` without binary noise (one more than its first)."""
+    return max(0, -math.floor(math.log10(grid_s)) + 1)
+
+
 def snap_to_grid(t: float, grid_s: float = FAKESOUND_GRID_S) -> float:
     """Nearest grid point to ``t``, as a float with no binary noise (e.g. 8.28, not 8.280000001)."""
     steps = _round_half_up(t / grid_s)
-    decimals = max(0, -math.floor(math.log10(grid_s)) + 1)
-    return round(steps * grid_s, decimals)
+    return round(steps * grid_s, grid_decimals(grid_s))
 
 
 def ceil_to_grid(t: float, grid_s: float = FAKESOUND_GRID_S) -> float:
     """Smallest grid point at or after ``t`` (float noise tolerated), without binary noise."""
     steps = math.ceil(t / grid_s - 1e-6)
-    decimals = max(0, -math.floor(math.log10(grid_s)) + 1)
-    return round(steps * grid_s, decimals)
+    return round(steps * grid_s, grid_decimals(grid_s))
 
 
 def snap_segment(segment: Segment, grid_s: float = FAKESOUND_GRID_S) -> Segment:
@@ -148,7 +151,7 @@ def changed_segments(changed: np.ndarray, region: Segment, sample_rate: int,
     cells = np.arange(first_cell, last_cell + 1)
     bounds = np.array([min(max(seconds_to_samples(k * cell_s, sample_rate), start), stop) for k in cells])
     hit = np.unique(np.searchsorted(bounds, start + idx, side="right") - 1)
-    decimals = max(6, -math.floor(math.log10(cell_s)) + 1)
+    decimals = max(6, grid_decimals(cell_s))
     runs = np.split(hit, np.flatnonzero(np.diff(hit) > 1) + 1)
     return [(round(max(region[0], float(cells[r[0]]) * cell_s), decimals),
              round(min(region[1], float(cells[r[-1]] + 1) * cell_s), decimals)) for r in runs]

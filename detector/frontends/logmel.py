@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from transformers.audio_utils import mel_filter_bank
 
-from detector.config import ENVELOPE_NORMS
+from detector.config import check_envelope_norm
 from detector.frontends.base import CachableFrontend, float32_features, normalise_envelope, power_floor
 
 
@@ -33,9 +33,7 @@ class LogMelFrontend(CachableFrontend):
         envelope_norm: str = "none",
     ):
         super().__init__()
-        if envelope_norm not in ENVELOPE_NORMS:
-            raise ValueError(f"envelope_norm {envelope_norm!r}: expected one of {', '.join(ENVELOPE_NORMS)}")
-        self.envelope_norm = envelope_norm
+        self.envelope_norm = check_envelope_norm(envelope_norm)
         if n_fft < hop_length:
             raise ValueError(f"n_fft ({n_fft}) must be at least hop_length ({hop_length})")
         self.sample_rate = int(sample_rate)

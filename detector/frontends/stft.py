@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from transformers.audio_utils import mel_filter_bank
 
-from detector.config import ENVELOPE_NORMS
+from detector.config import check_envelope_norm
 from detector.frontends.base import CachableFrontend, float32_features, normalise_envelope, power_floor
 
 _EPS = 1e-8
@@ -81,9 +81,7 @@ class STFTFrontend(CachableFrontend):
         super().__init__()
         if n_fft < hop_length // 2:
             raise ValueError(f"n_fft ({n_fft}) must be at least half of hop_length ({hop_length})")
-        if envelope_norm not in ENVELOPE_NORMS:
-            raise ValueError(f"envelope_norm {envelope_norm!r}: expected one of {', '.join(ENVELOPE_NORMS)}")
-        self.envelope_norm = envelope_norm
+        self.envelope_norm = check_envelope_norm(envelope_norm)
         self.sample_rate, self.hop_length, self.n_fft = int(sample_rate), int(hop_length), int(n_fft)
         self.frame_s = hop_length / sample_rate
         self.n_bands, self.n_detail_bands, self.phase = int(n_bands), int(n_detail_bands), bool(phase)
