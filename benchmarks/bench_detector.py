@@ -3,7 +3,7 @@
 One command builds the corpora, trains, evaluates and prints the targets table:
 
 1. **Default model** (``DetectorConfig()``: ``stft`` front-end + ``mrtcn`` back-end) trained on the main demo
-   corpus (``--clips``, default 1200; sources carry recording histories) for ``--epochs`` on ``--threads``
+   corpus (``--clips``, default 1600; sources carry recording histories) for ``--epochs`` on ``--threads``
    torch threads: test clip EER / AUC, FPR/FNR at the stored threshold, segment and event F1, per manipulation;
    the training run's wall time.
 2. **Band-limited reals**: FPR at the stored threshold on the test split's real clips whose history band-limits
@@ -322,8 +322,8 @@ def _rows(system: str, manifest: str, split: str, groups: dict, condition: str =
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--clips", type=int, default=1200, help="main demo corpus size")
-    ap.add_argument("--cross-clips", type=int, default=600, help="size of each cross-recording corpus")
+    ap.add_argument("--clips", type=int, default=1600, help="main demo corpus size")
+    ap.add_argument("--cross-clips", type=int, default=1600, help="size of each cross-recording corpus")
     ap.add_argument("--seed", type=int, default=7, help="demo corpus seed (cross-recording corpora: seed + 2, + 3)")
     ap.add_argument("--work", type=Path, default=ROOT / "out" / "bench_detector")
     ap.add_argument("--epochs", type=int, default=12, help="epochs of every default-model training run")

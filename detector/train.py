@@ -192,7 +192,9 @@ def make_dataset(
 
 
 def _run_hash(det_cfg: DetectorConfig, cfg: TrainConfig, corpus_dir: Path) -> str:
-    skip = ("epochs", "progress", "device", "cache_features")
+    """What the weights depend on: the decision settings (``threshold_rule``, ``threshold_histories``) are left out, so
+    a finished run resumed with other ones keeps its weights and only chooses its threshold again."""
+    skip = ("epochs", "progress", "device", "cache_features", "threshold_rule", "threshold_histories")
     keep = {k: v for k, v in cfg.to_dict().items() if k not in skip}
     return config_hash({"detector": det_cfg.to_dict(), "train": keep, "corpus": str(corpus_dir.resolve())})
 
@@ -281,15 +283,16 @@ def train(
         summary = {"best_epoch": best_val.get("epoch"), "best_val": best_val, "history": history,
                    "train_seconds": round(elapsed, 2), "epochs_done": epoch + 1, **extra}
         atomic_write_text(out_dir / METRICS_FILE, json.dumps(json_safe(summary), indent=2, default=float))
-    if _needs_calibration(out_dir, cfg):  # after any epoch that saved a new best, or a changed setting
+    if _needs_new_decision(out_dir, cfg):  # after any epoch that saved a new best, or a changed decision setting
         calibrate_threshold(out_dir, val_recs, corpus_dir, cfg, device)
     return json.loads((out_dir / METRICS_FILE).read_text()) if (out_dir / METRICS_FILE).exists() else {}
 
 
-def _needs_calibration(out_dir: Path, cfg: TrainConfig) -> bool:
-    if cfg.threshold_histories <= 0 or not (out_dir / "config.json").is_file():
+def _needs_new_decision(out_dir: Path, cfg: TrainConfig) -> bool:
+    if not (out_dir / "config.json").is_file():
         return False
-    return (read_config(out_dir).get("decision") or {}).get("histories") != cfg.threshold_histories
+    decision = read_config(out_dir).get("decision") or {}
+    return decision.get("histories", 0) != cfg.threshold_histories or decision.get("rule") != cfg.threshold_rule
 
 
 def calibrate_threshold(out_dir: Path, val_recs: list[ClipRecord], corpus_dir: Path, cfg: TrainConfig, device) -> None:

@@ -81,7 +81,8 @@ def test_stored_threshold_and_silence(tiny_ckpt, tmp_path):
     from detector.model import read_config
 
     decision = read_config(tiny_ckpt)["decision"]
-    assert decision["rule"] == "fpr:0.05" and 0 < decision["threshold"] < 1 and decision["val_fpr"] <= 0.05
+    assert decision["rule"] == "fpr:0.02" and 0 < decision["threshold"] < 1 and decision["val_fpr"] <= 0.02
+    assert decision["histories"] == 4 and decision["n_val_real"] == 5 * 2  # two val reals, each clean + 4 histories
     detector = Detector.from_checkpoint(tiny_ckpt, device="cpu")
     assert detector.threshold == stored_threshold(tiny_ckpt) == decision["threshold"]
     silent = detector.detect_wave(np.zeros(8000 * 3, dtype=np.float32))

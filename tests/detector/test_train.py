@@ -123,6 +123,21 @@ def test_cached_features_carry_recording_history_variants(tiny_corpus):
     assert not np.allclose(feats[: len(ds.feats[0])], ds.feats[0].numpy()[: len(feats)])
 
 
+def test_resuming_with_other_decision_settings_keeps_the_weights_and_decides_again(tiny_corpus, tmp_path):
+    out = tmp_path / "run"
+    train(tiny_corpus, out, tiny_detector_config(), tiny_train_config(epochs=1, threshold_rule="fpr:0.05",
+                                                                       threshold_histories=0))
+    weights = (out / "model.safetensors").read_bytes()
+    first = json.loads((out / "config.json").read_text())["decision"]
+    train(tiny_corpus, out, tiny_detector_config(), tiny_train_config(epochs=1, threshold_rule="eer",
+                                                                       threshold_histories=2), resume=True)
+    again = json.loads((out / "config.json").read_text())["decision"]
+    assert (out / "model.safetensors").read_bytes() == weights  # no epoch ran: same weights
+    assert (first["rule"], first["histories"]) == ("fpr:0.05", 0) and (again["rule"], again["histories"]) == ("eer", 2)
+    assert again["n_val_real"] == 3 * first["n_val_real"]
+    assert json.loads((out / "metrics.json").read_text())["best_val"]["decision"] == again
+
+
 def test_threshold_can_be_calibrated_on_processed_validation_reals(tiny_corpus, tmp_path):
     clean, web = tmp_path / "clean", tmp_path / "web"
     train(tiny_corpus, clean, tiny_detector_config(), tiny_train_config(epochs=1, threshold_histories=0))
