@@ -328,6 +328,9 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=ROOT / "out" / "bench_detector")
     ap.add_argument("--epochs", type=int, default=12, help="epochs of every default-model training run")
     ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--train-seed", type=int, default=0,
+                    help="seed of every training run (initialisation, batches, augmentation); checkpoints of a seed "
+                         "other than 0 get a _sN suffix, so several seeds can share --work and its corpora")
     ap.add_argument("--threads", type=int, default=1, help="torch threads for training (1 is fastest under load)")
     ap.add_argument("--holdout", default="vocoder", help="manipulation held out ('' to skip)")
     ap.add_argument("--conditions", nargs="*", default=list(BENCH_CONDITIONS))
@@ -368,12 +371,14 @@ def main() -> None:
         return
     parts = set(args.only) if args.only is not None else set(DEFAULT_PARTS) - set(args.skip)
     torch.set_num_threads(args.threads)
-    base = dict(batch_size=args.batch_size, progress=False, seed=0, device="cpu")
+    base = dict(batch_size=args.batch_size, progress=False, seed=args.train_seed, device="cpu")
+    tag = f"_s{args.train_seed}" if args.train_seed else ""
     corpus = demo_corpus(work, args.clips, args.seed)
-    report: dict = {"corpus": str(corpus), "epochs": args.epochs, "threads": args.threads, "load_start": load()}
+    report: dict = {"corpus": str(corpus), "epochs": args.epochs, "train_seed": args.train_seed,
+                    "threads": args.threads, "load_start": load()}
     print(f"main corpus {corpus} ({len(load_corpus(corpus))} clips); load {load()}", flush=True)
 
-    ckpt = work / f"default_{corpus.name}_e{args.epochs}"
+    ckpt = work / f"default_{corpus.name}_e{args.epochs}{tag}"
     rows: list[dict] = []
     wild_md = ""  # the wild part's tables (kept in the Markdown report, so --merge carries them)
     if "main" in parts:
@@ -391,7 +396,7 @@ def main() -> None:
         rows += [{**r, "system": f"default ({ckpt.name})"} for r in bench["rows"] if r["condition"] != "clean"]
 
     if args.holdout and "holdout" in parts:
-        hold = work / f"default_{corpus.name}_e{args.epochs}_no_{args.holdout}"
+        hold = work / f"default_{corpus.name}_e{args.epochs}_no_{args.holdout}{tag}"
         cfg = TrainConfig(epochs=args.epochs, holdout_manipulation=args.holdout, **base)
         report["holdout"] = train_and_test(corpus, hold, DetectorConfig(), cfg, args.n_boot)
         rows += _rows(f"default without {args.holdout} ({hold.name})", corpus.name, "test",
@@ -401,7 +406,7 @@ def main() -> None:
         kit_a, kit_b = split_kit(default_kit_dir(), work, args.seed)
         train_corpus = demo_corpus(work, args.cross_clips, args.seed + 2, kit_a, "_kitA")
         test_corpus = demo_corpus(work, args.cross_clips, args.seed + 3, kit_b, "_kitB")
-        cross = work / f"default_{train_corpus.name}_e{args.epochs}"
+        cross = work / f"default_{train_corpus.name}_e{args.epochs}{tag}"
         trained = train_and_test(train_corpus, cross, DetectorConfig(), TrainConfig(epochs=args.epochs, **base), 0)
         report["cross"] = {**trained, "test": test_metrics(cross, test_corpus, args.n_boot, split="all"),
                            "test_corpus": str(test_corpus)}
