@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import huggingface_hub.constants
 import pytest
+import soundfile as sf
 from hub_standin import HubStandin
+
+from pipeline.audio_io import read_audio
+from pipeline.manifest import ClipRecord
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +28,22 @@ def prefect_api(tmp_path_factory):
                PREFECT_SERVER_ANALYTICS_ENABLED: False}
     with temporary_settings(updates=updates), prefect_test_harness(server_startup_timeout=240):
         yield
+
+
+@pytest.fixture
+def kit_sources(tmp_path, kit_dir):
+    """``kit_sources(names, caption)``: the demo kit's recordings ``names`` copied into ``tmp_path``, as real source
+    records (ids without the extension) to build from."""
+
+    def copy(names, caption):
+        records = []
+        for name in names:
+            audio, rate = read_audio(kit_dir / name)
+            sf.write(tmp_path / name, audio, rate)
+            records.append(ClipRecord(id=name.split(".")[0], label=0, audio_path=name, caption=caption))
+        return records
+
+    return copy
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 import soundfile as sf
 
 from flows.build import run_build, thread_executor
-from pipeline.audio_io import read_audio
 from pipeline.manifest import ClipRecord
 from regenerate.recipes import get_recipe
 
@@ -19,12 +18,9 @@ GOOD = ("bg_rain.flac", "bg_river.flac", "bg_stream.flac", "bg_harbour.flac")
 
 
 @pytest.fixture
-def sources(tmp_path, kit_dir):
-    records = []
-    for name in GOOD:
-        audio, rate = read_audio(kit_dir / name)
-        sf.write(tmp_path / name, audio, rate)
-        records.append(ClipRecord(id=name.split(".")[0], label=0, audio_path=name, caption="water and wind"))
+def sources(tmp_path, kit_sources):
+    records = kit_sources(GOOD, "water and wind")
+    rate = sf.info(tmp_path / GOOD[-1]).samplerate
     bad = {"nan.wav": np.where(np.arange(rate * 10) == 7, np.nan, 0.1), "silent.wav": np.zeros(rate * 10)}
     for name, data in bad.items():
         sf.write(tmp_path / name, data, rate, subtype="FLOAT")

@@ -8,8 +8,6 @@ import pytest
 import soundfile as sf
 
 from flows.build import run_build, thread_executor
-from pipeline.audio_io import read_audio
-from pipeline.manifest import ClipRecord
 from pipeline.timemath import DEFAULT_FRAME_S, segment_to_samples
 from regenerate.recipes import get_recipe
 
@@ -18,13 +16,8 @@ RATE = 32000
 
 
 @pytest.fixture
-def sources(tmp_path, kit_dir):
-    records = []
-    for name in SOURCES:
-        audio, rate = read_audio(kit_dir / name)
-        sf.write(tmp_path / name, audio, rate)
-        records.append(ClipRecord(id=name.split(".")[0], label=0, audio_path=name, caption="water flows"))
-    return tmp_path, records
+def sources(tmp_path, kit_sources):
+    return tmp_path, kit_sources(SOURCES, "water flows")
 
 
 def gapped_event(path):
