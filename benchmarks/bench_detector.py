@@ -60,6 +60,7 @@ from detector.model import DetectorConfig, build_model
 from detector.probes import run_probes
 from detector.train import TrainConfig, train
 from pipeline.compose import default_kit_dir
+from pipeline.conditions import history_bandwidth
 from pipeline.errors import EXIT_PARTIAL
 from pipeline.manifest import read_manifest
 
@@ -135,13 +136,12 @@ def kit_before_debian_additions(kit: Path, work: Path) -> Path:
 
 def band_limited_fpr(ckpt: Path, corpus: Path, max_band: int, n_boot: int, seed: int = 0) -> dict:
     """FPR at the stored threshold on the test split's real clips whose recorded history band-limits them to at
-    most ``max_band`` Hz (from the composer's ``sources.jsonl``), with a bootstrap CI."""
+    most ``max_band`` Hz (:func:`pipeline.conditions.history_bandwidth` of the composer's ``sources.jsonl``: a
+    low-pass, a resampling or a low-rate codec), with a bootstrap CI."""
     sources = {r.id: r for r in read_manifest(corpus / "sources" / "sources.jsonl")}
 
-    def band(record) -> int | None:
-        limits = [int(h.split(":")[1]) for h in sources[record.source_id or record.id].extra.get("history", [])
-                  if h.startswith("lowpass:")]
-        return min(limits) if limits else None
+    def band(record) -> float | None:
+        return history_bandwidth(sources[record.source_id or record.id].extra.get("history", []))
 
     reals = [r for r in load_corpus(corpus) if r.split == "test" and r.label == 0 and (band(r) or 1e9) <= max_band]
     detector = Detector.from_checkpoint(ckpt, device="cpu")
@@ -311,8 +311,8 @@ PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed", "compare",
 #: Parts run unless --only/--skip say otherwise (the back-end comparison trains four more models: opt-in).
 DEFAULT_PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed")
 BENCH_CONDITIONS = ("lowpass:4000", "lowpass:8000", "lowpass:11025", "lowpass:16000", "mp3:0.5", "mp3:0.9",
-                    "vorbis:0.9", "opus:0.5", "opus:0.9", "resample:16000", "gain:-12", "gain:12", "noise:20",
-                    "noise:10", "loudness:-14", "limit:12", "clip:6")
+                    "mp3:0.95@16000", "mp3:0.99@22050", "vorbis:0.9", "opus:0.5", "opus:0.9", "resample:16000",
+                    "gain:-12", "gain:12", "noise:20", "noise:10", "loudness:-14", "limit:12", "clip:6")
 
 
 def _rows(system: str, manifest: str, split: str, groups: dict, condition: str = "clean") -> list[dict]:

@@ -15,7 +15,7 @@ CC BY-SA, public-domain and permissive ones, decodes each with the project's aud
   ``fakesound demo --kit OUT/kit_with_bundled``;
 * ``OUT/wild/`` — the **wild evaluation set**: real clips of at most ``clip_seconds`` cut from recordings of
   packages used by neither kit, at their native rates (``audio/clean``), web-like variants of each (``audio/<variant>``:
-  peak-normalised to -1 dBFS, loudness-normalised to -14 dBFS, hard-clipped by +6 dB, MP3 at ~57 kbps,
+  peak-normalised to -1 dBFS, loudness-normalised to -14 dBFS, hard-clipped by +6 dB, MP3 at ~57 kbps and at 16 kbps,
   band-limited as 16 kHz material), a
   ``manifest.jsonl`` of them (label 0, ``extra`` = content kind, variant, package, source file), a
   ``captions.csv`` in the AudioCaps layout for ``fakesound import-sources`` (so fakes are made from the clean clips
@@ -73,6 +73,7 @@ WILD_VARIANTS: dict[str, tuple[str, ...]] = {
     "loudness-14": ("loudness:-14",),  # a web platform's loudness normalisation, overflow clipped
     "clipped+6dB": ("clip:6",),  # peak-normalised, driven 6 dB into a hard clip
     "mp3-57k": ("mp3:0.9",),
+    "mp3-16k": ("mp3:0.95@16000",),  # a low-rate MP3 (MPEG-2 layer III at 16 kHz): voice memos, old uploads
     "band16k": ("lowpass:8000",),  # what 16 kHz-sampled material holds
 }
 BACKGROUND_S, EVENT_MAX_S = 10.0, 4.0

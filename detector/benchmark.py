@@ -35,7 +35,8 @@ TABLE_METRICS = (
 PRF_METRICS = ("seg_1s", "seg_20ms", "event")
 #: The conditions ``--conditions default`` stands for.
 DEFAULT_CONDITIONS = (
-    "lowpass:4000", "lowpass:8000", "lowpass:11025", "lowpass:16000", "mp3:0.5", "mp3:0.9", "vorbis:0.3",
+    "lowpass:4000", "lowpass:8000", "lowpass:11025", "lowpass:16000", "mp3:0.5", "mp3:0.9", "mp3:0.95@16000",
+    "mp3:0.99@22050", "vorbis:0.3",
     "vorbis:0.9", "opus:0.5", "opus:0.9", "resample:16000", "gain:-12", "gain:12", "noise:20", "noise:10",
     "loudness:-14", "limit:12", "clip:6",
 )

@@ -8,14 +8,16 @@ the same conditions for reals and fakes alike; ``fakesound benchmark --condition
 under named conditions.
 
 A condition is a string ``kind:value`` (``lowpass:8000``, ``mp3:0.9``, ``resample:16000``, ``gain:-12``,
-``noise:20``, ``dc:0.01``, ``downmix:12``, ``clip:6``, ``limit:6``, ``loudness:-14``); :func:`apply_condition`
-applies it to mono float32 audio and returns audio of the same length and rate. The last three are what web
-audio goes through on its way to a dataset: peak-normalised and driven into hard clipping, pushed through a
-limiter, or loudness-normalised to a streaming target with the overflow clipped (all end at or below full
-scale). Codecs are libsndfile's (MP3, Vorbis, Opus) at a ``compression_level`` in [0, 1); measured bit rates
-on 32 kHz noise (Opus at 48 kHz): MP3 0.0 → 328, 0.7 → 115, 0.9 → 57 kbps; Vorbis 0.0 → 193, 0.5 → 76,
-0.9 → 58 kbps; Opus 0.0 → 261, 0.5 → 135, 0.8 → 59, 0.9 → ~35 kbps. libsndfile compensates codec delay; any
-residual lag is removed by cross-correlation so frame labels stay aligned.
+``noise:20``, ``dc:0.01``, ``downmix:12``, ``clip:6``, ``limit:6``, ``loudness:-14``); a codec may name the rate it
+encodes at, ``mp3:0.95@16000`` (default: the clip's own rate, or the next one the codec supports).
+:func:`apply_condition` applies it to mono float32 audio and returns audio of the same length and rate. The last
+three level treatments are what web audio goes through on its way to a dataset: peak-normalised and driven into hard
+clipping, pushed through a limiter, or loudness-normalised to a streaming target with the overflow clipped (all end
+at or below full scale). Codecs are libsndfile's (MP3, Vorbis, Opus) at a ``compression_level`` in [0, 1); measured
+bit rates on 32 kHz noise (Opus at 48 kHz): MP3 0.0 → 328, 0.7 → 115, 0.9 → 57 kbps; Vorbis 0.0 → 193, 0.5 → 76, 0.9
+→ 58 kbps; Opus 0.0 → 261, 0.5 → 135, 0.8 → 59, 0.9 → ~35 kbps; MP3 encoded at 16 or 22.05 kHz (MPEG-2 layer III)
+0.7 → 57, 0.9 → 24, 0.95 → 16, 0.99 → 8 kbps. libsndfile compensates codec delay; any residual lag is removed by
+cross-correlation so frame labels stay aligned.
 """
 
 from __future__ import annotations
@@ -51,6 +53,16 @@ LOUDNESS_GATE_DBFS = -70.0
 
 def parse_condition(spec: str) -> tuple[str, float]:
     """``"mp3:0.9"`` -> ``("mp3", 0.9)``; unknown kinds and bad values raise ``ValueError``."""
+    return _parse(spec)[:2]
+
+
+def encoder_rate(spec: str) -> int | None:
+    """The rate a codec condition encodes at (``"mp3:0.95@16000"`` -> 16000), None when it names none."""
+    return _parse(spec)[2]
+
+
+def _parse(spec: str) -> tuple[str, float, int | None]:
+    spec, at, rate_text = spec.partition("@")
     kind, sep, value = spec.partition(":")
     if kind not in KINDS or not sep:
         raise ValueError(f"condition {spec!r}: expected KIND:VALUE with KIND one of {', '.join(KINDS)}")
@@ -66,7 +78,16 @@ def parse_condition(spec: str) -> tuple[str, float]:
         raise ValueError(f"condition {spec!r}: {kind} drive must be 0..40 dB over full scale")
     if kind == "loudness" and not -60.0 <= number <= 0.0:
         raise ValueError(f"condition {spec!r}: loudness target must be -60..0 dBFS")
-    return kind, number
+    if not at:
+        return kind, number, None
+    if kind not in CODECS:
+        raise ValueError(f"condition {spec}@{rate_text}: only a codec ({', '.join(CODECS)}) takes @RATE")
+    rates = CODECS[kind][2]
+    enc_rate = int(rate_text) if rate_text.isdigit() else 0
+    if not (enc_rate in rates if rates else 8000 <= enc_rate <= 48000):
+        allowed = ", ".join(map(str, rates)) if rates else "8000..48000"
+        raise ValueError(f"condition {spec}@{rate_text}: {kind} encodes at {allowed} Hz")
+    return kind, number, enc_rate
 
 
 def band_limit(audio: np.ndarray, rate: int, cutoff_hz: float) -> np.ndarray:
@@ -100,10 +121,15 @@ def _align(decoded: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return np.concatenate([np.zeros(-lag, dtype=np.float32), decoded[: n + lag]])
 
 
-def codec_round_trip(audio: np.ndarray, rate: int, codec: str, level: float) -> np.ndarray:
-    """Encode with libsndfile's ``codec`` at ``compression_level=level`` and decode, same rate and length."""
+def codec_round_trip(
+    audio: np.ndarray, rate: int, codec: str, level: float, encode_at: int | None = None
+) -> np.ndarray:
+    """Encode with libsndfile's ``codec`` at ``compression_level=level`` and decode, same rate and length; the
+    encoder runs at ``encode_at`` Hz, or at ``rate`` (the next rate the codec supports) when None."""
     fmt, subtype, rates = CODECS[codec]
-    enc_rate = rate if rates is None or rate in rates else min((r for r in rates if r >= rate), default=rates[-1])
+    enc_rate = encode_at or (
+        rate if rates is None or rate in rates else min((r for r in rates if r >= rate), default=rates[-1])
+    )
     x = np.clip(resample(audio, rate, enc_rate), -1.0, 1.0)
     buf = io.BytesIO()
     with sf.SoundFile(buf, "w", enc_rate, 1, format=fmt, subtype=subtype, compression_level=level,
@@ -186,7 +212,7 @@ def loudness_normalise(audio: np.ndarray, rate: int, target_dbfs: float) -> np.n
 
 def apply_condition(audio: np.ndarray, rate: int, spec: str, rng: np.random.Generator | None = None) -> np.ndarray:
     """``audio`` (mono float32 at ``rate``) after condition ``spec``; same length. ``rng`` seeds noise."""
-    kind, value = parse_condition(spec)
+    kind, value, encode_at = _parse(spec)
     audio = np.asarray(audio, dtype=np.float32)
     if kind == "lowpass":
         return band_limit(audio, rate, value)
@@ -194,7 +220,7 @@ def apply_condition(audio: np.ndarray, rate: int, spec: str, rng: np.random.Gene
         mid = int(value)
         return audio if mid == rate else _fit(resample(resample(audio, rate, mid), mid, rate), len(audio))
     if kind in CODECS:
-        return codec_round_trip(audio, rate, kind, value)
+        return codec_round_trip(audio, rate, kind, value, encode_at)
     if kind == "gain":
         return (audio * np.float32(10 ** (value / 20))).astype(np.float32)
     if kind == "noise":
@@ -232,14 +258,34 @@ def shape_change(original: np.ndarray, changed: np.ndarray, rate: int, history: 
     return (original + apply_conditions(delta, rate, steps)).astype(np.float32)
 
 
+def history_bandwidth(history: Sequence[str]) -> float | None:
+    """The highest frequency (Hz) a history leaves: its lowest low-pass, or half its lowest resampling or codec
+    encoder rate; None when nothing in it limits the band."""
+    limits = []
+    for spec in history:
+        kind, value, encode_at = _parse(spec)
+        if kind == "lowpass":
+            limits.append(value)
+        elif kind == "resample":
+            limits.append(value / 2)
+        elif encode_at is not None:
+            limits.append(encode_at / 2)
+    return min(limits) if limits else None
+
+
 #: Effective bandwidths of real material (Hz; None = full band) and how often the demo draws each.
 BANDWIDTHS: tuple[tuple[float | None, float], ...] = ((None, 0.35), (16000, 0.15), (11025, 0.15), (8000, 0.25),
                                                       (4000, 0.10))
-#: Codec settings drawn after the band limit: (codec or None, compression levels, probability).
+#: Codec settings drawn after the band limit: (codec or None, compression levels, probability). ``"mp3@low"``
+#: is MP3 encoded at a low rate (:data:`LOW_RATES`) at 8-24 kbps: voice memos, old uploads, low-quality streams;
+#: its coarse quantisation leaves holes all over the spectrogram, and a detector that never saw it called 95 % of
+#: such reals fake at 8 kbps (README, Benchmarks -> Detector).
 CODEC_DRAWS: tuple[tuple[str | None, tuple[float, ...], float], ...] = (
-    (None, (), 0.40), ("mp3", (0.5, 0.7, 0.9), 0.25), ("vorbis", (0.3, 0.6, 0.9), 0.15),
-    ("opus", (0.5, 0.8, 0.9), 0.20),
+    (None, (), 0.30), ("mp3", (0.5, 0.7, 0.9), 0.25), ("mp3@low", (0.9, 0.95, 0.99), 0.10),
+    ("vorbis", (0.3, 0.6, 0.9), 0.15), ("opus", (0.5, 0.8, 0.9), 0.20),
 )
+#: Encoder rates of ``"mp3@low"`` (MPEG-2 and 2.5 layer III).
+LOW_RATES = (8000, 11025, 16000, 22050, 24000)
 #: Level treatments of web audio (``draw_history(..., levels=True)``): (kind or None, values, probability).
 LEVEL_DRAWS: tuple[tuple[str | None, tuple[float, ...], float], ...] = (
     (None, (), 0.55), ("loudness", (-23.0, -16.0, -14.0, -9.0), 0.20), ("limit", (3.0, 6.0, 12.0), 0.15),
@@ -270,11 +316,12 @@ def draw_history(rng: np.random.Generator, rate: int, levels: bool = False) -> l
     if levels and (level := _pick(rng, LEVEL_DRAWS)) is not None:
         history.append(level)
     if (codec := _pick(rng, CODEC_DRAWS)) is not None:
-        history.append(codec)
+        history.append(codec.replace("@low", "") + (f"@{int(rng.choice(LOW_RATES))}" if "@low" in codec else ""))
     if rng.random() < 0.10:
         history.append(f"dc:{float(rng.choice([-1, 1]) * rng.uniform(0.002, 0.02)):.4f}")
     return history
 
 
 __all__ = ["KINDS", "LEVEL_KINDS", "apply_condition", "apply_conditions", "band_limit", "codec_round_trip",
-           "draw_history", "hard_clip", "loudness_normalise", "parse_condition", "peak_limit", "shape_change"]
+           "draw_history", "encoder_rate", "hard_clip", "history_bandwidth", "loudness_normalise", "parse_condition",
+           "peak_limit", "shape_change"]

@@ -6,8 +6,11 @@ import pytest
 from pipeline.conditions import (
     LEVEL_KINDS,
     LIMIT_CEILING,
+    LOW_RATES,
     apply_condition,
     draw_history,
+    encoder_rate,
+    history_bandwidth,
     parse_condition,
     shape_change,
 )
@@ -24,7 +27,8 @@ def _share_above(x: np.ndarray, hz: float) -> float:
     return float(spectrum[np.fft.rfftfreq(len(x), 1 / RATE) > hz].sum() / spectrum.sum())
 
 
-@pytest.mark.parametrize("spec", ["lowpass:4000", "lowpass:11025", "resample:16000", "mp3:0.9", "vorbis:0.5",
+@pytest.mark.parametrize("spec", ["lowpass:4000", "lowpass:11025", "resample:16000", "mp3:0.9", "mp3:0.95@16000",
+                                  "opus:0.9@8000", "vorbis:0.5",
                                   "opus:0.8", "gain:-12", "noise:10", "dc:0.01", "downmix:7", "clip:6", "limit:6",
                                   "loudness:-14"])
 def test_conditions_keep_length_and_alignment(spec):
@@ -39,15 +43,45 @@ def test_conditions_keep_length_and_alignment(spec):
 def test_band_limit_and_bad_specs():
     assert _share_above(apply_condition(_noise(), RATE, "lowpass:8000"), 8200) < 1e-4
     assert _share_above(apply_condition(_noise(), RATE, "mp3:0.9"), 12000) < _share_above(_noise(), 12000)
-    for bad in ("lowpass", "flac:0.5", "mp3:1.5", "lowpass:20", "gain:loud", "clip:-3", "limit:60", "loudness:5"):
+    for bad in ("lowpass", "flac:0.5", "mp3:1.5", "lowpass:20", "gain:loud", "clip:-3", "limit:60", "loudness:5",
+                "lowpass:8000@16000", "mp3:0.9@44", "mp3:0.9@", "opus:0.9@22050", "vorbis:0.5@96000"):
         with pytest.raises(ValueError):
             parse_condition(bad)
+
+
+def test_a_codec_encodes_at_the_rate_it_names():
+    x = _noise()
+    assert parse_condition("mp3:0.95@16000") == ("mp3", 0.95) and encoder_rate("mp3:0.95@16000") == 16000
+    assert encoder_rate("mp3:0.95") is None
+    low = apply_condition(x, RATE, "mp3:0.95@16000")
+    assert _share_above(low, 8200) < 1e-3 < _share_above(apply_condition(x, RATE, "mp3:0.95"), 8200)
+    # 16 kbps: coarse quantisation zeroes whole stretches of the spectrogram below the band edge (a ~57 kbps MP3 at
+    # the clip's rate leaves noise everywhere)
+    def holes(y: np.ndarray) -> float:
+        frames = np.lib.stride_tricks.sliding_window_view(y, 1024)[::512] * np.hanning(1024)
+        power = np.abs(np.fft.rfft(frames, axis=1)[:, 32:224]) ** 2  # 1-7 kHz
+        return float(np.mean(power < 1e-6 * power.mean()))
+
+    assert holes(low) > 0.05 > holes(apply_condition(x, RATE, "mp3:0.9"))
+
+
+def test_history_bandwidth():
+    assert history_bandwidth(["lowpass:11025", "mp3:0.9@16000"]) == 8000
+    assert history_bandwidth(["resample:22050", "dc:0.01"]) == 11025
+    assert history_bandwidth(["mp3:0.9", "gain:-6"]) is None and history_bandwidth([]) is None
 
 
 def test_histories_are_seeded():
     drawn = [draw_history(np.random.default_rng(s), RATE) for s in range(50)]
     assert drawn == [draw_history(np.random.default_rng(s), RATE) for s in range(50)]
     assert any(any(h.startswith("lowpass:8000") for h in d) for d in drawn) and [] in drawn
+
+
+def test_histories_include_low_rate_mp3():
+    drawn = [h for s in range(400) for h in draw_history(np.random.default_rng(s), RATE)]
+    low = [h for h in drawn if encoder_rate(h) is not None]
+    assert 0.05 < len(low) / 400 < 0.15  # one history in ten
+    assert {parse_condition(h)[0] for h in low} == {"mp3"} and {encoder_rate(h) for h in low} == set(LOW_RATES)
 
 
 def test_shape_change_passes_only_the_change_through_the_history():
@@ -57,6 +91,8 @@ def test_shape_change_passes_only_the_change_through_the_history():
     assert _share_above(shaped, 8200) < 1e-4  # the brought-in material now has the clip's band limit
     assert abs(float(np.mean(shaped - donor))) < 1e-3  # level steps (dc, gain) are not applied twice
     assert np.array_equal(shape_change(original, donor, RATE, []), donor)
+    low = apply_condition(_noise(seed=1), RATE, "mp3:0.95@16000")
+    assert _share_above(shape_change(low, donor, RATE, ["mp3:0.95@16000"]), 8200) < 1e-3
 
 
 def _burst_on_bed(seed: int = 3) -> np.ndarray:
