@@ -204,7 +204,8 @@ class BenchmarkRequest(Request):
                                        "folder (unset: relative to each manifest's folder)")
     split: str = opt("test", "split of a manifest.jsonl to score ('all': every split)")
     conditions: list[str] = opt((), "also score under these conditions, KIND:VALUE (lowpass:8000 mp3:0.9 vorbis:0.5 "
-                                "opus:0.9 resample:16000 gain:-12 noise:20 ...; 'default': the standard set)")
+                                "opus:0.9 resample:16000 gain:-12 noise:20 ...; a codec's encoder rate: "
+                                "mp3:0.95@16000; 'default': the standard set)")
     probes: bool = opt(True, "run the shortcut probes (global statistics, boundary) on every manifest")
     protocol: str = opt("ours", "also report a paper's own evaluation, quirks included", choices=PROTOCOLS)
 
