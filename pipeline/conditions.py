@@ -61,32 +61,33 @@ def encoder_rate(spec: str) -> int | None:
     return _parse(spec)[2]
 
 
-def _parse(spec: str) -> tuple[str, float, int | None]:
-    spec, at, rate_text = spec.partition("@")
+def _parse(full: str) -> tuple[str, float, int | None]:
+    """(kind, value, encoder rate or None) of a condition string, checked."""
+    spec, at, rate_text = full.partition("@")
     kind, sep, value = spec.partition(":")
     if kind not in KINDS or not sep:
-        raise ValueError(f"condition {spec!r}: expected KIND:VALUE with KIND one of {', '.join(KINDS)}")
+        raise ValueError(f"condition {full!r}: expected KIND:VALUE with KIND one of {', '.join(KINDS)}")
     try:
         number = float(value)
     except ValueError as err:
-        raise ValueError(f"condition {spec!r}: {value!r} is not a number") from err
+        raise ValueError(f"condition {full!r}: {value!r} is not a number") from err
     if kind in CODECS and not 0.0 <= number < 1.0:
-        raise ValueError(f"condition {spec!r}: compression level must be in [0, 1)")
+        raise ValueError(f"condition {full!r}: compression level must be in [0, 1)")
     if kind in ("lowpass", "resample") and number < 1000:
-        raise ValueError(f"condition {spec!r}: {kind} needs a frequency/rate of at least 1000 Hz")
+        raise ValueError(f"condition {full!r}: {kind} needs a frequency/rate of at least 1000 Hz")
     if kind in ("clip", "limit") and not 0.0 <= number <= 40.0:
-        raise ValueError(f"condition {spec!r}: {kind} drive must be 0..40 dB over full scale")
+        raise ValueError(f"condition {full!r}: {kind} drive must be 0..40 dB over full scale")
     if kind == "loudness" and not -60.0 <= number <= 0.0:
-        raise ValueError(f"condition {spec!r}: loudness target must be -60..0 dBFS")
+        raise ValueError(f"condition {full!r}: loudness target must be -60..0 dBFS")
     if not at:
         return kind, number, None
     if kind not in CODECS:
-        raise ValueError(f"condition {spec}@{rate_text}: only a codec ({', '.join(CODECS)}) takes @RATE")
+        raise ValueError(f"condition {full!r}: only a codec ({', '.join(CODECS)}) takes @RATE")
     rates = CODECS[kind][2]
     enc_rate = int(rate_text) if rate_text.isdigit() else 0
     if not (enc_rate in rates if rates else 8000 <= enc_rate <= 48000):
         allowed = ", ".join(map(str, rates)) if rates else "8000..48000"
-        raise ValueError(f"condition {spec}@{rate_text}: {kind} encodes at {allowed} Hz")
+        raise ValueError(f"condition {full!r}: {kind} encodes at {allowed} Hz")
     return kind, number, enc_rate
 
 
@@ -278,7 +279,7 @@ BANDWIDTHS: tuple[tuple[float | None, float], ...] = ((None, 0.35), (16000, 0.15
                                                       (4000, 0.10))
 #: Codec settings drawn after the band limit: (codec or None, compression levels, probability). ``"mp3@low"``
 #: is MP3 encoded at a low rate (:data:`LOW_RATES`) at 8-24 kbps: voice memos, old uploads, low-quality streams;
-#: its coarse quantisation leaves holes all over the spectrogram, and a detector that never saw it called 95 % of
+#: its coarse quantisation leaves holes all over the spectrogram, and a detector that never saw it called 93-97 % of
 #: such reals fake at 8 kbps (README, Benchmarks -> Detector).
 CODEC_DRAWS: tuple[tuple[str | None, tuple[float, ...], float], ...] = (
     (None, (), 0.30), ("mp3", (0.5, 0.7, 0.9), 0.25), ("mp3@low", (0.9, 0.95, 0.99), 0.10),
@@ -316,7 +317,10 @@ def draw_history(rng: np.random.Generator, rate: int, levels: bool = False) -> l
     if levels and (level := _pick(rng, LEVEL_DRAWS)) is not None:
         history.append(level)
     if (codec := _pick(rng, CODEC_DRAWS)) is not None:
-        history.append(codec.replace("@low", "") + (f"@{int(rng.choice(LOW_RATES))}" if "@low" in codec else ""))
+        kind, _, level = codec.partition(":")
+        if kind == "mp3@low":  # the encoder rate is drawn as well
+            codec = f"mp3:{level}@{int(rng.choice(LOW_RATES))}"
+        history.append(codec)
     if rng.random() < 0.10:
         history.append(f"dc:{float(rng.choice([-1, 1]) * rng.uniform(0.002, 0.02)):.4f}")
     return history
