@@ -48,7 +48,9 @@ def _decode(source: Path | io.BytesIO) -> tuple[np.ndarray, int]:
         return data, int(sr)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
         sf_error = _libsndfile_reason(err)
-    if shutil.which("ffmpeg"):  # pydub/ffmpeg decode formats this libsndfile lacks
+    # pydub/ffmpeg decode formats this libsndfile lacks (AAC, WMA, ...); a format libsndfile knows but cannot decode
+    # (a truncated or corrupt FLAC, Ogg, MP3) is bad data, rejected the same with or without ffmpeg installed
+    if sf_error.lower().startswith("format not recognised") and shutil.which("ffmpeg"):
         try:
             from pydub import AudioSegment
 

@@ -91,3 +91,25 @@ def test_resample_identity_and_length():
     x = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
     assert resample(x, 16000, 16000) is not None and np.array_equal(resample(x, 16000, 16000), x)
     assert len(resample(x, 16000, 48000)) == 48000 and len(resample(x, 16000, 22050)) == 22050
+
+
+def test_ffmpeg_is_tried_only_for_formats_libsndfile_does_not_know(tmp_path, monkeypatch):
+    """A truncated FLAC is bad data, rejected the same whether ffmpeg is installed or not (ffmpeg would decode the
+    first half and the reason would change); bytes libsndfile does not recognise go on to ffmpeg."""
+    from pipeline import audio_io
+
+    flac = tmp_path / "x.flac"
+    sf.write(flac, _tone(16000, 4.0), 16000, subtype="PCM_16")
+    flac.write_bytes(flac.read_bytes()[: flac.stat().st_size // 2])
+    unknown = tmp_path / "x.m4a"
+    unknown.write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8)))
+    reasons = {}
+    for ffmpeg in (None, "/usr/bin/ffmpeg"):
+        monkeypatch.setattr(audio_io.shutil, "which", lambda name, found=ffmpeg: found)
+        for path in (flac, unknown):
+            with pytest.raises(RejectedInput) as err:
+                read_audio(path)
+            reasons[path.suffix, ffmpeg] = str(err.value).removeprefix(f"{path}: ")  # the reason, not the path
+    assert reasons[".flac", None] == reasons[".flac", "/usr/bin/ffmpeg"]
+    assert reasons[".flac", None].startswith("cannot decode audio") and "ffmpeg" not in reasons[".flac", None]
+    assert "ffmpeg" not in reasons[".m4a", None] and "ffmpeg:" in reasons[".m4a", "/usr/bin/ffmpeg"]
