@@ -23,9 +23,8 @@ import soundfile as sf
 import torch
 
 from detector.benchmark import read_test_manifest
+from detector.evaluate import predict_records
 from detector.inference import Detector
-from pipeline.audio_io import read_audio
-from pipeline.containment import audio_inside
 
 #: (kbps, encoder rate): a YouTube-like stream, a medium and two low-rate uploads.
 SETTINGS = ((128, 44100), (64, 44100), (32, 22050), (24, 16000))
@@ -53,21 +52,23 @@ def main() -> int:
         return 2
     torch.set_num_threads(1)
     detector = Detector.from_checkpoint(args.checkpoint, device="cpu")
-    rate = detector.sample_rate
     print("| manifest | reals | clean | " + " | ".join(f"AAC {k} kbps @ {r / 1000:g} kHz" for k, r in SETTINGS) + " |")
     print("|---|---|---|" + "---|" * len(SETTINGS))
     with tempfile.TemporaryDirectory() as tmp:
+        versions = [None] + [
+            lambda wave, rate, _id, k=kbps, at=encode_at: aac_round_trip(wave, rate, k, at, Path(tmp))
+            for kbps, encode_at in SETTINGS
+        ]
         for manifest in args.manifest:
-            root = Path(manifest).parent
             reals = [r for r in read_test_manifest(manifest, args.split) if r.label == 0
                      and (r.extra or {}).get("variant", "clean") == "clean"]
-            called = np.zeros((len(reals), 1 + len(SETTINGS)), dtype=bool)
-            for i, record in enumerate(reals):
-                audio, _ = read_audio(audio_inside(root, record.audio_path, record.id), rate)
-                versions = [audio] + [aac_round_trip(audio, rate, k, r, Path(tmp)) for k, r in SETTINGS]
-                called[i] = [detector.detect_wave(v).is_fake for v in versions]
-            cells = " | ".join(f"{100 * c:.1f} %" for c in called.mean(axis=0))
-            print(f"| {manifest} | {len(reals)} | {cells} |", flush=True)
+            cells = []
+            for transform in versions:  # the same scoring as `benchmark --conditions`, AAC as the transform
+                preds, errors = predict_records(detector, reals, Path(manifest).parent, transform=transform)
+                for error in errors:
+                    print(error, file=sys.stderr)
+                cells.append(f"{100 * np.mean([p.score >= detector.threshold for p in preds]):.1f} %")
+            print(f"| {manifest} | {len(reals)} | {' | '.join(cells)} |", flush=True)
     print(f"\nreals called fake at the stored threshold {detector.threshold:.3f} ({args.checkpoint})")
     return 0
 
