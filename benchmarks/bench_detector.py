@@ -298,6 +298,11 @@ def targets_table(report: dict, holdout: str) -> str:
                      _v(fa, "all", 100, 1), True))
         rows.append((f"wild reals vs their fakes EER % — {name} (AUC {fk['auc']['value']:.3f})", "report",
                      _v(fk, "eer", 100, 1), True))
+        if w.get("long"):
+            lg = w["long"]
+            rows.append((f"long wild recordings (>= {lg['min_seconds']:.0f} s) called fake % — {name}, "
+                         f"length-corrected (plain largest window: {_v(lg, 'reals_called_fake_plain', 100, 1)}; "
+                         f"n={lg['reals_called_fake']['n']})", "report", _v(lg, "reals_called_fake", 100, 1), True))
     if "speed" in report:
         speed = report["speed"]["models"]["mrtcn"]
         rows.append(("inference x real time per core (default)", ">= 500",

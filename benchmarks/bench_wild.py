@@ -9,6 +9,12 @@ used by neither the bundled kit nor the extra training kit, at native rates, plu
 * **Wild reals vs their fakes**: the clean clips imported with ``fakesound import-sources`` (captions CSV) and built
   with ``fakesound build`` (the default weight-free recipe), as a user would; EER and AUC over every clip of that
   corpus (reals and fakes; nothing of it was trained on), per manipulation and per content kind.
+* **Long recordings**: every recording of the wild set of at least ``LONG_S`` seconds, whole (fetched beside the
+  wild set in ``OUT/extracted``): the share called fake at the stored decision (length-corrected,
+  :mod:`detector.decision`) and by the plain largest window score, beside the share of their windows called fake;
+  and the wild fakes put back into their recordings at the place their clip was cut from (the real clip of the
+  corpus put back the same way for the real side, so both carry the same joins): EER, FPR and FNR of these long
+  reals vs long fakes, corrected and plain.
 
 CIs: 95 % percentile bootstrap (``detector.metrics.bootstrap_ci``) over *recordings*, not clips: the clips cut from
 one recording (and its variants, and its fakes) are resampled together, so correlated clips do not narrow the CI.
@@ -25,12 +31,16 @@ import numpy as np
 
 from detector import metrics as M
 from detector.data import load_corpus
+from detector.decision import length_adjusted
 from detector.evaluate import predict_records
 from detector.inference import Detector
+from pipeline.audio_io import read_audio
 from pipeline.errors import EXIT_PARTIAL
 from pipeline.manifest import ClipRecord, read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Recordings at least this long are scored whole in the long-recording part.
+LONG_S = 30.0
 
 
 def _run(cmd: list[str]) -> None:
@@ -166,6 +176,73 @@ def evaluate_wild(ckpt: Path, wild: Path, corpus: Path, n_boot: int, seed: int =
         sub = [r for r, m in zip(recording, mask, strict=True) if m]
         if len(set(labels[mask])) == 2:
             out["fakes"][name] = separation(labels[mask], cscores[mask], detector.threshold, sub, n_boot, seed)
+    out["long"] = evaluate_long(detector, wild, corpus, n_boot, seed)
+    return out
+
+
+def _recording_path(wild: Path, record: ClipRecord) -> Path:
+    """The whole recording a wild clip was cut from, as the fetch step extracted it."""
+    return wild.parent / "extracted" / record.extra["package"].split()[0] / record.extra["source_path"]
+
+
+def _put_back(recording: np.ndarray, clip: np.ndarray, start_s: float, rate: int) -> np.ndarray:
+    start = round(start_s * rate)
+    out = recording.copy()
+    out[start : start + len(clip)] = clip[: len(out) - start]
+    return out
+
+
+def evaluate_long(detector: Detector, wild: Path, corpus: Path, n_boot: int, seed: int = 0) -> dict:
+    """The long-recording measures (module docstring); ``{}`` when the extracted packages are not there."""
+    reals = [r for r in read_manifest(wild / "manifest.jsonl") if r.extra["variant"] == "clean"]
+    rate = detector.sample_rate
+    paths = {r.source_id: _recording_path(wild, r) for r in reals}
+    if not all(p.is_file() for p in paths.values()):
+        return {}
+    audio: dict[Path, np.ndarray] = {}
+    for p in dict.fromkeys(paths.values()):
+        wave, _ = read_audio(p, rate)
+        if len(wave) >= LONG_S * rate and np.any(np.abs(wave) >= 1 / 32768):
+            audio[p] = wave
+
+    def decide(wave: np.ndarray) -> tuple[float, float, list[float]]:
+        windows = detector.predict_windows(wave)[0]
+        return length_adjusted(max(windows), len(windows), detector.tail_scale), max(windows), windows
+
+    t = detector.threshold
+    whole = {p: decide(w) for p, w in audio.items()}
+    names = [str(p) for p in whole]
+    corrected = np.array([c for c, _, _ in whole.values()]) >= t
+    plain = np.array([m for _, m, _ in whole.values()]) >= t
+    window_calls = [np.array(w) >= t for _, _, w in whole.values()]
+    windows_flat = np.concatenate(window_calls) if window_calls else np.zeros(0, bool)
+    window_names = [n for n, w in zip(names, window_calls, strict=True) for _ in w]
+    out = {"min_seconds": LONG_S, "tail_scale": detector.tail_scale,
+           "median_seconds": float(np.median([len(w) / rate for w in audio.values()])) if audio else float("nan"),
+           "reals_called_fake": _rate(corrected, names, n_boot, seed),
+           "reals_called_fake_plain": _rate(plain, names, n_boot, seed),
+           "windows_called_fake": _rate(windows_flat, window_names, n_boot, seed)}
+
+    by_source = {r.source_id: r for r in reals}
+    records = load_corpus(corpus)
+    real_of = {r.source_id: r for r in records if r.label == 0}
+    labels, corrected_s, plain_s, groups = [], [], [], []
+    for r in records:
+        clean = by_source.get(r.source_id)
+        if r.label != 1 or clean is None or paths[r.source_id] not in audio or r.source_id not in real_of:
+            continue
+        recording = audio[paths[r.source_id]]
+        for label, rec in ((0, real_of[r.source_id]), (1, r)):
+            clip, _ = read_audio(rec.resolve_audio(corpus), rate)
+            c, m, _ = decide(_put_back(recording, clip, clean.extra["start_s"], rate))
+            labels.append(label)
+            corrected_s.append(c)
+            plain_s.append(m)
+            groups.append(str(paths[r.source_id]))
+    if labels:
+        y = np.array(labels)
+        out["fakes_put_back"] = separation(y, np.array(corrected_s), t, groups, n_boot, seed)
+        out["fakes_put_back_plain"] = separation(y, np.array(plain_s), t, groups, n_boot, seed)
     return out
 
 
@@ -220,6 +297,29 @@ def wild_markdown(results: dict[str, dict]) -> str:
                      "{value:.3f} [{ci_low:.3f}, {ci_high:.3f}]".format(**results[n]["reals_vs_reference_fakes"][key])
                      for n in names]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if all(results[n].get("long") for n in names):
+        long0 = first["long"]
+        lines += ["", f"### Long recordings (wild recordings of {long0['min_seconds']:.0f} s or more, scored whole; "
+                  f"median {long0['median_seconds']:.0f} s)", "",
+                  "| measure | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        measures = [
+            (f"reals called fake %, stored decision (length-corrected; n={long0['reals_called_fake']['n']})",
+             lambda r: _pct(r["reals_called_fake"])),
+            ("reals called fake %, plain largest window", lambda r: _pct(r["reals_called_fake_plain"])),
+            (f"their {long0['windows_called_fake']['n']} windows called fake %",
+             lambda r: _pct(r["windows_called_fake"])),
+        ]
+        if "fakes_put_back" in long0:
+            fb = long0["fakes_put_back"]
+            for key, label in (("fakes_put_back", "corrected"), ("fakes_put_back_plain", "plain")):
+                measures += [
+                    (f"fakes put back into their recordings ({fb['n_fake']} vs {fb['n_real']}), {label}: EER %",
+                     lambda r, k=key: _pct(r[k]["eer"])),
+                    (f"... {label}: long reals called fake % / long fakes called real %",
+                     lambda r, k=key: f"{_pct(r[k]['fpr'])} / {_pct(r[k]['fnr'])}"),
+                ]
+        for label, cell in measures:
+            lines.append(f"| {label} | " + " | ".join(cell(results[n]["long"]) for n in names) + " |")
     lines += ["", "Thresholds: " + ", ".join(f"{n} {results[n]['threshold']:.3f}" for n in names) + ". "
               "A manipulation's group is its fakes plus every real clip of the corpus."]
     return "\n".join(lines) + "\n"

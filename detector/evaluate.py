@@ -12,6 +12,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from detector import metrics as M
+from detector.decision import fit_tail_scale, length_adjusted
 from detector.inference import FRAME_THRESHOLD, Detector, Region
 from pipeline.audio_io import read_audio
 from pipeline.containment import audio_inside
@@ -46,6 +47,7 @@ class ClipPrediction:
     regions: list[Region]
     frame_scores: np.ndarray = field(repr=False)
     audio_path: str = ""
+    windows: int = 1
 
     def estimated(self, frame_threshold: float = FRAME_THRESHOLD) -> list[Segment]:
         """Runs of raw 20 ms frames above ``frame_threshold`` (no merging or minimum length: what is scored)."""
@@ -76,7 +78,7 @@ def predict_records(
         preds.append(
             ClipPrediction(
                 id=r.id, label=r.label, manipulation=r.manipulation, split=r.split, segments=list(r.segments),
-                score=d.score, regions=d.regions, frame_scores=d.frame_scores, audio_path=str(path),
+                score=d.score, regions=d.regions, frame_scores=d.frame_scores, audio_path=str(path), windows=d.windows,
             )
         )
     return preds, errors
@@ -143,16 +145,19 @@ def metrics_by_group(
 
 
 def decide_threshold(preds: Sequence[ClipPrediction], rule: str) -> dict[str, Any]:
-    """The clip threshold ``rule`` picks on ``preds`` (validation), with the error rates it gives there."""
+    """The decision on ``preds`` (validation, scored without a length correction): the tail scale of the real
+    scores (:func:`detector.decision.fit_tail_scale`), then the clip threshold ``rule`` picks on the
+    length-corrected scores, with the error rates it gives there."""
     labels = np.array([p.label for p in preds], dtype=np.int64)
-    scores = np.array([p.score for p in preds], dtype=np.float64)
     if len(set(labels.tolist())) < 2:
         raise ValueError("choosing a threshold needs real and fake validation clips")
+    tail_scale, tail_n = fit_tail_scale([p.score for p in preds if p.label == 0])
+    scores = np.array([length_adjusted(p.score, p.windows, tail_scale) for p in preds], dtype=np.float64)
     t = M.choose_threshold(labels, scores, rule)
     called = scores >= t
     return {"threshold": t, "rule": rule, "val_fpr": float(np.mean(called[labels == 0])),
             "val_fnr": float(np.mean(~called[labels == 1])), "n_val_real": int((labels == 0).sum()),
-            "n_val_fake": int(labels.sum())}
+            "n_val_fake": int(labels.sum()), "tail_scale": tail_scale, "tail_n": tail_n}
 
 
 def selection_score(m: dict[str, object]) -> float:

@@ -2,10 +2,12 @@
 
 Audio longer than the model's window is cut into ``window_s`` windows every ``hop_s`` seconds
 (the last one ends at the end of the audio); overlapping frame probabilities are averaged with
-weights that fall off towards each window's edges, and the clip score is the largest window score.
+weights that fall off towards each window's edges, and the clip score is the largest window score, corrected for
+the number of windows (:mod:`detector.decision`) so the stored threshold means the same at any length.
 
 Decisions: a clip is called fake when its score reaches the checkpoint's stored threshold (chosen on the
-validation split when it was trained, ``config.json`` → ``decision``; 0.5 for checkpoints without one).
+validation split when it was trained, ``config.json`` → ``decision``, with the tail scale of the length
+correction; 0.5 and no correction for checkpoints without one).
 Regions are frames above ``FRAME_THRESHOLD`` (FakeSound's 0.5) and are reported only for clips called fake.
 Digital silence (no sample reaching one 16-bit step) has nothing to judge: it is answered
 ``real``, score 0, ``silent: true``, without running the model. Near-silent audio is scored as usual
@@ -24,6 +26,7 @@ from typing import TextIO
 import numpy as np
 import torch
 
+from detector.decision import length_adjusted
 from detector.model import DetectorModel, load_model, read_config, resolve_device
 from pipeline.audio_io import read_audio
 from pipeline.errors import RejectedInput, outcome_exit_code
@@ -49,11 +52,14 @@ class Detection:
     duration: float
     frame_scores: np.ndarray = field(repr=False)
     silent: bool = False
+    #: model windows the score is the (length-corrected) maximum over
+    windows: int = 1
 
     def to_json(self) -> dict:
         return {
             "file": self.file, "score": round(self.score, 6), "is_fake": self.is_fake,
             "regions": [[on, off, round(s, 6)] for on, off, s in self.regions], "silent": self.silent,
+            "windows": self.windows,
         }
 
 
@@ -72,6 +78,12 @@ def stored_threshold(ckpt_dir: str | Path) -> float:
     """The clip threshold chosen on validation when the checkpoint was trained (``DEFAULT_THRESHOLD`` if none)."""
     decision = read_config(ckpt_dir).get("decision") or {}
     return float(decision.get("threshold", DEFAULT_THRESHOLD))
+
+
+def stored_tail_scale(ckpt_dir: str | Path) -> float:
+    """The length correction's tail scale fitted on validation (0, no correction, for checkpoints without one)."""
+    decision = read_config(ckpt_dir).get("decision") or {}
+    return float(decision.get("tail_scale", 0.0))
 
 
 def window_starts(num_samples: int, window: int, hop: int) -> list[int]:
@@ -111,59 +123,73 @@ class Detector:
 
     def __init__(
         self, model: DetectorModel, threshold: float = DEFAULT_THRESHOLD, device: str | torch.device = "cpu",
-        frame_threshold: float = FRAME_THRESHOLD,
+        frame_threshold: float = FRAME_THRESHOLD, tail_scale: float = 0.0,
     ):
         self.device = resolve_device(str(device)) if not isinstance(device, torch.device) else device
         self.model = model.to(self.device).eval()
-        self.threshold, self.frame_threshold = threshold, frame_threshold
+        self.threshold, self.frame_threshold, self.tail_scale = threshold, frame_threshold, float(tail_scale)
 
     @classmethod
     def from_checkpoint(cls, ckpt_dir: str | Path, threshold: float | None = None, device: str = "auto") -> Detector:
-        """Load a checkpoint; ``threshold`` None takes the one stored with it."""
+        """Load a checkpoint; ``threshold`` None takes the one stored with it (the length correction always is)."""
         dev = resolve_device(device)
         chosen = stored_threshold(ckpt_dir) if threshold is None else threshold
-        return cls(load_model(ckpt_dir, dev), chosen, dev)
+        return cls(load_model(ckpt_dir, dev), chosen, dev, tail_scale=stored_tail_scale(ckpt_dir))
 
     @property
     def sample_rate(self) -> int:
         return self.model.sample_rate
 
-    @torch.inference_mode()
-    def predict_wave(self, wave: np.ndarray) -> tuple[float, np.ndarray]:
-        """Clip probability and frame probabilities at the model's own ``frame_s`` for mono ``wave``."""
+    def _window_and_hop(self) -> tuple[int, int]:
         cfg, sr, hop_len = self.model.config, self.sample_rate, round(self.model.frame_s * self.sample_rate)
-        window = max(hop_len, round(cfg.window_s * sr) // hop_len * hop_len)
-        hop = max(hop_len, round(cfg.hop_s * sr) // hop_len * hop_len)
+        return (max(hop_len, round(cfg.window_s * sr) // hop_len * hop_len),
+                max(hop_len, round(cfg.hop_s * sr) // hop_len * hop_len))
+
+    def num_windows(self, num_samples: int) -> int:
+        """How many model windows ``num_samples`` of audio at the model's rate are scored in."""
+        return len(window_starts(num_samples, *self._window_and_hop()))
+
+    def predict_wave(self, wave: np.ndarray) -> tuple[float, np.ndarray]:
+        """Clip probability (the largest window's, length-corrected with ``tail_scale``) and frame probabilities at
+        the model's own ``frame_s`` for mono ``wave``."""
+        windows, frames = self.predict_windows(wave)
+        return length_adjusted(max(windows), len(windows), self.tail_scale), frames
+
+    @torch.inference_mode()
+    def predict_windows(self, wave: np.ndarray) -> tuple[list[float], np.ndarray]:
+        """Each window's clip probability (uncorrected) and the stitched frame probabilities at ``frame_s``."""
+        hop_len = round(self.model.frame_s * self.sample_rate)
+        window, hop = self._window_and_hop()
         n = len(wave)
         total = self.model.num_frames(n)
         acc, norm = np.zeros(total), np.zeros(total)
-        clip = 0.0
+        clips = []
         ramp = max(1, (window - hop) // hop_len)
         for start in window_starts(n, window, hop):
             chunk = torch.from_numpy(np.ascontiguousarray(wave[start : start + window], dtype=np.float32))
             frame_logits, clip_logits = self.model(chunk.unsqueeze(0).to(self.device))
             probs = torch.sigmoid(frame_logits[0].float()).cpu().numpy()
-            clip = max(clip, float(torch.sigmoid(clip_logits[0].float())))
+            clips.append(float(torch.sigmoid(clip_logits[0].float())))
             first = start // hop_len
             probs = probs[: total - first]
             w = _edge_weights(len(probs), ramp) if n > window else np.ones(len(probs))
             acc[first : first + len(probs)] += w * probs
             norm[first : first + len(probs)] += w
-        return clip, (acc / np.maximum(norm, 1e-12)).astype(np.float32)
+        return clips, (acc / np.maximum(norm, 1e-12)).astype(np.float32)
 
     def detect_wave(self, wave: np.ndarray, name: str = "<array>") -> Detection:
         """Detection for a mono wave at the model's sample rate."""
         duration = len(wave) / self.sample_rate
         if not np.any(np.abs(wave) >= SILENCE_PEAK):
             frames20 = np.zeros(num_frames(duration, DEFAULT_FRAME_S), dtype=np.float32)
-            return Detection(name, 0.0, False, [], duration, frames20, silent=True)
+            return Detection(name, 0.0, False, [], duration, frames20, silent=True, windows=self.num_windows(len(wave)))
         clip, frames = self.predict_wave(wave)
         scores20 = resample_frame_scores(frames, self.model.frame_s, DEFAULT_FRAME_S, duration)
         is_fake = clip >= self.threshold
         regions = scores_to_regions(scores20, self.frame_threshold, duration, merge_gap_s=REPORT_MERGE_GAP_S,
                                     min_region_s=REPORT_MIN_REGION_S) if is_fake else []
         return Detection(file=name, score=clip, is_fake=is_fake, regions=regions, duration=duration,
-                         frame_scores=scores20)
+                         frame_scores=scores20, windows=self.num_windows(len(wave)))
 
     def detect_file(self, path: str | Path) -> Detection:
         """Read ``path`` at the model's rate (raises :class:`RejectedInput` for bad files) and detect."""

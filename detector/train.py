@@ -292,7 +292,8 @@ def _needs_new_decision(out_dir: Path, cfg: TrainConfig) -> bool:
     if not (out_dir / "config.json").is_file():
         return False
     decision = read_config(out_dir).get("decision") or {}
-    return decision.get("histories", 0) != cfg.threshold_histories or decision.get("rule") != cfg.threshold_rule
+    return (decision.get("histories", 0) != cfg.threshold_histories or decision.get("rule") != cfg.threshold_rule
+            or "tail_scale" not in decision)
 
 
 def calibrate_threshold(out_dir: Path, val_recs: list[ClipRecord], corpus_dir: Path, cfg: TrainConfig, device) -> None:

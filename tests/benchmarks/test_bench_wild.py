@@ -70,3 +70,67 @@ def test_separation_measures_and_markdown():
     assert "Threshold-free" not in text  # only when every system has the reference comparison
     text = W.wild_markdown({"model A": {**result, "reals_vs_reference_fakes": sep}})
     assert "| demo fakes called real % | 5.0 [" in text and f"| AUC | {sep['auc']['value']:.3f} [" in text
+
+
+class _WindowStub:
+    """Stands in for a Detector in the long-recording bookkeeping: one window per started 8000 samples, each
+    scoring 0.9 where the wave holds the fake clip's marker value (0.5) and 0.6 in the first window, 0.1 elsewhere."""
+
+    sample_rate, threshold, tail_scale = 8000, 0.7, 0.5
+
+    def __init__(self):
+        self.seen: list[np.ndarray] = []
+
+    def predict_windows(self, wave):
+        self.seen.append(wave)
+        k = -(-len(wave) // 8000)
+        return [0.9 if np.any(np.isclose(wave[i * 8000 : (i + 1) * 8000], 0.5)) else (0.6 if i == 0 else 0.1)
+                for i in range(k)], None
+
+
+def test_long_recordings_are_scored_whole_and_fakes_are_put_back_where_their_clip_was_cut(tmp_path):
+    from detector.decision import length_adjusted
+    from pipeline.audio_io import write_audio
+    from pipeline.manifest import write_manifest
+
+    rate, wild, corpus = 8000, tmp_path / "wild", tmp_path / "corpus"
+    recordings = {"long.wav": 40.0, "short.wav": 10.0}  # only the first is long enough (LONG_S = 30 s)
+    clean, corpus_records = [], []
+    for i, (name, seconds) in enumerate(recordings.items()):
+        write_audio(tmp_path / "extracted" / "pkg" / name, np.full(int(seconds * rate), 0.05, np.float32), rate)
+        clip = np.full(2 * rate, 0.05, np.float32)
+        write_audio(wild / "audio" / "clean" / f"c{i}.flac", clip, rate)
+        clean.append(ClipRecord(id=f"c{i}@clean", label=0, audio_path=f"audio/clean/c{i}.flac", source_id=f"c{i}",
+                                extra={"variant": "clean", "content": "music", "source_path": name,
+                                       "package": "pkg 1.0-1", "start_s": 20.5 if i == 0 else 1.0}))
+        fake = clip.copy()
+        fake[rate // 2 : rate] = 0.5  # the "manipulated" region
+        for label, audio in ((0, clip), (1, fake)):
+            path = write_audio(corpus / "audio" / f"c{i}_{label}.flac", audio, rate)
+            corpus_records.append(ClipRecord(id=f"c{i}_{label}", label=label, audio_path=str(path.relative_to(corpus)),
+                                             source_id=f"c{i}", split="test",
+                                             segments=[(0.5, 1.0)] if label else []))
+    write_manifest(wild / "manifest.jsonl", clean)
+    write_manifest(corpus / "manifest.jsonl", corpus_records)
+    stub = _WindowStub()
+    out = W.evaluate_long(stub, wild, corpus, n_boot=50)
+    assert out["reals_called_fake"]["n"] == 1 and out["median_seconds"] == 40.0
+    # the real recording: 40 windows, the largest 0.6 -> below 0.7 at any length; plain and corrected agree
+    assert out["reals_called_fake"]["value"] == out["reals_called_fake_plain"]["value"] == 0.0
+    assert out["windows_called_fake"]["n"] == 40
+    # its fake put back at 20.5 s: the marker lands in samples 20.5 * 8000 + 4000 ... (window 21)
+    fake_wave = stub.seen[-1]
+    marked = np.flatnonzero(np.isclose(fake_wave, 0.5))
+    assert marked[0] == round(20.5 * rate) + rate // 2 and len(marked) == rate // 2
+    assert out["fakes_put_back"]["n_fake"] == out["fakes_put_back"]["n_real"] == 1
+    called = length_adjusted(0.9, 40, 0.5) >= 0.7
+    assert out["fakes_put_back"]["fnr"]["value"] == (0.0 if called else 1.0)
+    assert out["fakes_put_back_plain"]["fnr"]["value"] == 0.0
+    sep = out["fakes_put_back"]
+    fa = W.false_alarms(np.zeros(2), 0.5, clean, n_boot=10)
+    text = W.wild_markdown({"m": {"threshold": 0.7, "false_alarms": fa, "fakes": {"all": sep}, "long": out}})
+    assert "### Long recordings (wild recordings of 30 s or more, scored whole; median 40 s)" in text
+    assert "| reals called fake %, stored decision (length-corrected; n=1) | 0.0" in text
+    assert "| ... corrected: long reals called fake % / long fakes called real % | 0.0 [0.0, 0.0] / 100.0 [" in text
+    (tmp_path / "extracted" / "pkg" / "long.wav").unlink()
+    assert W.evaluate_long(stub, wild, corpus, n_boot=10) == {}  # extracted packages gone: the part is skipped

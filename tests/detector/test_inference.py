@@ -61,9 +61,10 @@ def test_cli_detect_table_json_and_bad_files(tiny_ckpt, tiny_corpus, tmp_path, c
     results = json.loads(out)
     assert [r["file"] for r in results] == [str(good), str(other_rate)]
     for r in results:
-        assert set(r) == {"file", "score", "is_fake", "regions", "silent"} and 0 <= r["score"] <= 1
+        assert set(r) == {"file", "score", "is_fake", "regions", "silent", "windows"} and 0 <= r["score"] <= 1
         assert all(len(x) == 3 and x[0] < x[1] for x in r["regions"])
         assert r["is_fake"] or not r["regions"]  # regions only for clips called fake
+    assert results[1]["windows"] == 2  # 3 s in the tiny model's 2 s windows every 1.5 s
     rc = main(["detect", str(good), "--checkpoint", str(tiny_ckpt), "--threshold", "0.0"])
     out, _ = capsys.readouterr()
     # called fake at threshold 0, so its regions (runs of frames above the frame threshold) are listed, if any
@@ -85,7 +86,27 @@ def test_stored_threshold_and_silence(tiny_ckpt, tmp_path):
     assert decision["histories"] == 4 and decision["n_val_real"] == 5 * 2  # two val reals, each clean + 4 histories
     detector = Detector.from_checkpoint(tiny_ckpt, device="cpu")
     assert detector.threshold == stored_threshold(tiny_ckpt) == decision["threshold"]
+    # too few validation reals for a tail fit: the logistic prior, and the correction is on
+    assert decision["tail_scale"] == detector.tail_scale == 1.0 and decision["tail_n"] == 0
     silent = detector.detect_wave(np.zeros(8000 * 3, dtype=np.float32))
     assert silent.silent and not silent.is_fake and silent.score == 0.0 and len(silent.frame_scores) == 150
     quiet = detector.detect_wave(np.full(8000 * 3, 1 / 32768, dtype=np.float32))  # one 16-bit step: judged
     assert not quiet.silent
+
+
+def test_long_audio_score_is_the_largest_window_less_the_length_correction():
+    from detector.decision import length_adjusted
+
+    model = build_model(tiny_detector_config())
+    plain, corrected = Detector(model, device="cpu"), Detector(model, device="cpu", tail_scale=0.7)
+    wave = np.random.default_rng(3).standard_normal(8000 * 7).astype(np.float32) * 0.05
+    window, hop = 2 * 8000, 12000
+    starts = window_starts(len(wave), window, hop)
+    assert plain.num_windows(len(wave)) == len(starts) == 5
+    largest = max(plain.predict_wave(wave[s : s + window])[0] for s in starts)
+    assert plain.predict_wave(wave)[0] == pytest.approx(largest, rel=1e-6)
+    d = corrected.detect_wave(wave)
+    assert d.windows == 5 and d.score == pytest.approx(length_adjusted(largest, 5, 0.7), rel=1e-6)
+    assert d.score < largest
+    one = wave[:window]  # a single window: no correction
+    assert corrected.predict_wave(one)[0] == pytest.approx(plain.predict_wave(one)[0], rel=1e-7)

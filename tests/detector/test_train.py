@@ -150,3 +150,20 @@ def test_threshold_can_be_calibrated_on_processed_validation_reals(tiny_corpus, 
     again = tmp_path / "again"
     train(tiny_corpus, again, tiny_detector_config(), tiny_train_config(epochs=1, threshold_histories=3))
     assert json.loads((again / "config.json").read_text())["decision"] == b  # seeded variants
+
+
+def test_a_checkpoint_without_a_length_correction_gets_one_when_resumed(tiny_corpus, tmp_path):
+    out = tmp_path / "run"
+    cfg = tiny_train_config(epochs=1, threshold_histories=0)
+    train(tiny_corpus, out, tiny_detector_config(), cfg)
+    config = json.loads((out / "config.json").read_text())
+    assert config["decision"]["tail_scale"] > 0
+    weights = (out / "model.safetensors").read_bytes()
+    for key in ("tail_scale", "tail_n"):  # as an older version wrote it
+        del config["decision"][key]
+    (out / "config.json").write_text(json.dumps(config))
+    assert Detector.from_checkpoint(out, device="cpu").tail_scale == 0.0  # old checkpoints: no correction
+    train(tiny_corpus, out, tiny_detector_config(), cfg, resume=True)
+    assert (out / "model.safetensors").read_bytes() == weights
+    assert "tail_scale" in json.loads((out / "config.json").read_text())["decision"]
+    assert Detector.from_checkpoint(out, device="cpu").tail_scale > 0
