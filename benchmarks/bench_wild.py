@@ -15,6 +15,9 @@ used by neither the bundled kit nor the extra training kit, at native rates, plu
   and the wild fakes put back into their recordings at the place their clip was cut from (the real clip of the
   corpus put back the same way for the real side, so both carry the same joins): EER, FPR and FNR of these long
   reals vs long fakes, corrected and plain.
+* **Short clips** (with the demo corpus as ``reference``): the clean wild clips and the demo test reals cut into
+  non-overlapping pieces of ``SHORT_S`` seconds, % called fake; the demo test fakes cut to the piece centred on
+  their labelled region, % found. The model trains on full windows; shorter input is scored as it is.
 
 CIs: 95 % percentile bootstrap (``detector.metrics.bootstrap_ci``) over *recordings*, not clips: the clips cut from
 one recording (and its variants, and its fakes) are resampled together, so correlated clips do not narrow the CI.
@@ -41,6 +44,8 @@ from pipeline.manifest import ClipRecord, read_manifest
 ROOT = Path(__file__).resolve().parents[1]
 #: Recordings at least this long are scored whole in the long-recording part.
 LONG_S = 30.0
+#: Piece lengths (seconds) of the short-clip part.
+SHORT_S = (1.0, 2.0, 3.0, 5.0)
 
 
 def _run(cmd: list[str]) -> None:
@@ -157,6 +162,7 @@ def evaluate_wild(ckpt: Path, wild: Path, corpus: Path, n_boot: int, seed: int =
         groups = [r.extra["source_path"] for r in clean.values()] + [f"ref:{r.source_id}" for r in ref_fakes]
         out["reals_vs_reference_fakes"] = {"reference": str(reference), **separation(
             labels, both, detector.threshold, groups, n_boot, seed)}
+        out["short"] = evaluate_short(detector, wild, reference, n_boot, seed)
 
     records = load_corpus(corpus)
     cpreds, errors = predict_records(detector, records, corpus)
@@ -246,6 +252,40 @@ def evaluate_long(detector: Detector, wild: Path, corpus: Path, n_boot: int, see
     return out
 
 
+def _pieces(n: int, rate: int, seconds: float, record: ClipRecord) -> list[tuple[int, int]]:
+    """Non-overlapping pieces of a real clip; for a fake, the piece centred on its first labelled region."""
+    size = round(seconds * rate)
+    if n < size:
+        return []
+    if record.label == 0 or not record.segments:
+        return [(k * size, (k + 1) * size) for k in range(n // size)]
+    middle = round(sum(record.segments[0]) / 2 * rate)
+    start = min(max(0, middle - size // 2), n - size)
+    return [(start, start + size)]
+
+
+def evaluate_short(detector: Detector, wild: Path, reference: Path, n_boot: int, seed: int = 0) -> dict:
+    """The short-clip measures (module docstring), per piece length."""
+    rate, t = detector.sample_rate, detector.threshold
+    sets = {"wild_reals": ([r for r in read_manifest(wild / "manifest.jsonl") if r.extra["variant"] == "clean"], wild),
+            "demo_reals": ([r for r in load_corpus(reference) if r.split == "test" and r.label == 0], reference),
+            "demo_fakes": ([r for r in load_corpus(reference) if r.split == "test" and r.label == 1], reference)}
+    waves = {name: [(r, read_audio(r.resolve_audio(root), rate)[0]) for r in records]
+             for name, (records, root) in sets.items()}
+    out: dict = {}
+    for seconds in SHORT_S:
+        row = {}
+        for name, items in waves.items():
+            called, groups = [], []
+            for r, wave in items:
+                for a, b in _pieces(len(wave), rate, seconds, r):
+                    called.append(detector.detect_wave(wave[a:b]).score >= t)
+                    groups.append(r.extra.get("source_path", r.id))
+            row[name] = _rate(np.array(called, dtype=bool), groups, n_boot, seed)
+        out[f"{seconds:g}"] = row
+    return out
+
+
 def _pct(m: dict) -> str:
     if m["value"] is None or np.isnan(m["value"]):
         return "–"
@@ -320,6 +360,19 @@ def wild_markdown(results: dict[str, dict]) -> str:
                 ]
         for label, cell in measures:
             lines.append(f"| {label} | " + " | ".join(cell(results[n]["long"]) for n in names) + " |")
+    if all(results[n].get("short") for n in names):
+        lines += ["", "### Short clips: pieces of the clean wild clips and of the demo test split, at the stored "
+                  "threshold", "", "| piece | " + " | ".join(
+                      f"{n}: wild reals called fake % | {n}: demo reals called fake % | {n}: demo fakes found %"
+                      for n in names) + " |", "|---|" + "---|---|---|" * len(names)]
+        for seconds in first["short"]:
+            cells = []
+            for n in names:
+                row = results[n]["short"][seconds]
+                cells += [f"{_pct(row['wild_reals'])} (n={row['wild_reals']['n']})",
+                          f"{_pct(row['demo_reals'])} (n={row['demo_reals']['n']})",
+                          f"{_pct(row['demo_fakes'])} (n={row['demo_fakes']['n']})"]
+            lines.append(f"| {seconds} s | " + " | ".join(cells) + " |")
     lines += ["", "Thresholds: " + ", ".join(f"{n} {results[n]['threshold']:.3f}" for n in names) + ". "
               "A manipulation's group is its fakes plus every real clip of the corpus."]
     return "\n".join(lines) + "\n"

@@ -134,3 +134,13 @@ def test_long_recordings_are_scored_whole_and_fakes_are_put_back_where_their_cli
     assert "| ... corrected: long reals called fake % / long fakes called real % | 0.0 [0.0, 0.0] / 100.0 [" in text
     (tmp_path / "extracted" / "pkg" / "long.wav").unlink()
     assert W.evaluate_long(stub, wild, corpus, n_boot=10) == {}  # extracted packages gone: the part is skipped
+
+
+def test_short_pieces_cover_reals_and_centre_on_the_fake_region():
+    def record(label, segments=()):
+        return ClipRecord(id=f"c{label}", label=label, audio_path="a.wav", source_id="s", segments=list(segments))
+
+    assert W._pieces(1000, 100, 3.0, record(0)) == [(0, 300), (300, 600), (600, 900)]
+    assert W._pieces(1000, 100, 3.0, record(1, [(4.0, 6.0)])) == [(350, 650)]  # centred on 5 s
+    assert W._pieces(1000, 100, 3.0, record(1, [(9.0, 9.8)])) == [(700, 1000)]  # kept inside the clip
+    assert W._pieces(250, 100, 3.0, record(0)) == []  # shorter than a piece
