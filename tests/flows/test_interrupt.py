@@ -32,7 +32,10 @@ def _interrupt_when(out: Path, pattern: str, timeout_s: float = 90.0) -> tuple[i
     """Start ``fakesound demo``; send SIGINT once a file matches ``pattern``. Returns (exit code, stderr)."""
     cmd = [sys.executable, "-m", "flows.cli", "demo", "--out", str(out), "--clips", str(CLIPS), "--seed", str(SEED),
            "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # a shell's background job starts with SIGINT ignored, and an ignored signal is inherited: give the build the
+    # default disposition a user's terminal gives it, or the suite's launch decides whether this test runs
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + timeout_s
     try:
         while not any(out.glob(pattern)):
