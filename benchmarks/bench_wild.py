@@ -34,9 +34,8 @@ import numpy as np
 
 from detector import metrics as M
 from detector.data import load_corpus
-from detector.decision import length_adjusted
 from detector.evaluate import predict_records
-from detector.inference import Detector
+from detector.inference import SILENCE_PEAK, Detector
 from pipeline.audio_io import read_audio
 from pipeline.errors import EXIT_PARTIAL
 from pipeline.manifest import ClipRecord, read_manifest
@@ -153,7 +152,8 @@ def evaluate_wild(ckpt: Path, wild: Path, corpus: Path, n_boot: int, seed: int =
 
     clean = {r.source_id: r for r in reals if r.extra["variant"] == "clean"}
     if reference is not None:
-        ref_fakes = [r for r in load_corpus(reference) if r.split == "test" and r.label == 1]
+        ref_test = [r for r in load_corpus(reference) if r.split == "test"]
+        ref_fakes = [r for r in ref_test if r.label == 1]
         fpreds, errors = predict_records(detector, ref_fakes, reference)
         if errors:
             raise RuntimeError(errors[0])
@@ -162,7 +162,7 @@ def evaluate_wild(ckpt: Path, wild: Path, corpus: Path, n_boot: int, seed: int =
         groups = [r.extra["source_path"] for r in clean.values()] + [f"ref:{r.source_id}" for r in ref_fakes]
         out["reals_vs_reference_fakes"] = {"reference": str(reference), **separation(
             labels, both, detector.threshold, groups, n_boot, seed)}
-        out["short"] = evaluate_short(detector, wild, reference, n_boot, seed)
+        out["short"] = evaluate_short(detector, list(clean.values()), wild, ref_test, reference, n_boot, seed)
 
     records = load_corpus(corpus)
     cpreds, errors = predict_records(detector, records, corpus)
@@ -182,7 +182,7 @@ def evaluate_wild(ckpt: Path, wild: Path, corpus: Path, n_boot: int, seed: int =
         sub = [r for r, m in zip(recording, mask, strict=True) if m]
         if len(set(labels[mask])) == 2:
             out["fakes"][name] = separation(labels[mask], cscores[mask], detector.threshold, sub, n_boot, seed)
-    out["long"] = evaluate_long(detector, wild, corpus, n_boot, seed)
+    out["long"] = evaluate_long(detector, list(clean.values()), wild, records, corpus, n_boot, seed)
     return out
 
 
@@ -198,9 +198,10 @@ def _put_back(recording: np.ndarray, clip: np.ndarray, start_s: float, rate: int
     return out
 
 
-def evaluate_long(detector: Detector, wild: Path, corpus: Path, n_boot: int, seed: int = 0) -> dict:
-    """The long-recording measures (module docstring); ``{}`` when the extracted packages are not there."""
-    reals = [r for r in read_manifest(wild / "manifest.jsonl") if r.extra["variant"] == "clean"]
+def evaluate_long(detector: Detector, reals: list[ClipRecord], wild: Path, records: list[ClipRecord], corpus: Path,
+                  n_boot: int, seed: int = 0) -> dict:
+    """The long-recording measures (module docstring) for the clean wild clips ``reals`` and the ``records`` of the
+    fakes' corpus folder ``corpus``; ``{}`` when the extracted packages are not there."""
     rate = detector.sample_rate
     paths = {r.source_id: _recording_path(wild, r) for r in reals}
     if not all(p.is_file() for p in paths.values()):
@@ -208,12 +209,12 @@ def evaluate_long(detector: Detector, wild: Path, corpus: Path, n_boot: int, see
     audio: dict[Path, np.ndarray] = {}
     for p in dict.fromkeys(paths.values()):
         wave, _ = read_audio(p, rate)
-        if len(wave) >= LONG_S * rate and np.any(np.abs(wave) >= 1 / 32768):
+        if len(wave) >= LONG_S * rate and np.any(np.abs(wave) >= SILENCE_PEAK):
             audio[p] = wave
 
     def decide(wave: np.ndarray) -> tuple[float, float, list[float]]:
         windows = detector.predict_windows(wave)[0]
-        return length_adjusted(max(windows), len(windows), detector.tail_scale), max(windows), windows
+        return detector.clip_score(windows), max(windows), windows
 
     t = detector.threshold
     whole = {p: decide(w) for p, w in audio.items()}
@@ -230,7 +231,6 @@ def evaluate_long(detector: Detector, wild: Path, corpus: Path, n_boot: int, see
            "windows_called_fake": _rate(windows_flat, window_names, n_boot, seed)}
 
     by_source = {r.source_id: r for r in reals}
-    records = load_corpus(corpus)
     real_of = {r.source_id: r for r in records if r.label == 0}
     labels, corrected_s, plain_s, groups = [], [], [], []
     for r in records:
@@ -264,12 +264,14 @@ def _pieces(n: int, rate: int, seconds: float, record: ClipRecord) -> list[tuple
     return [(start, start + size)]
 
 
-def evaluate_short(detector: Detector, wild: Path, reference: Path, n_boot: int, seed: int = 0) -> dict:
-    """The short-clip measures (module docstring), per piece length."""
+def evaluate_short(detector: Detector, reals: list[ClipRecord], wild: Path, reference_test: list[ClipRecord],
+                   reference: Path, n_boot: int, seed: int = 0) -> dict:
+    """The short-clip measures (module docstring), per piece length, for the clean wild clips ``reals`` and the test
+    split ``reference_test`` of the demo corpus folder ``reference``."""
     rate, t = detector.sample_rate, detector.threshold
-    sets = {"wild_reals": ([r for r in read_manifest(wild / "manifest.jsonl") if r.extra["variant"] == "clean"], wild),
-            "demo_reals": ([r for r in load_corpus(reference) if r.split == "test" and r.label == 0], reference),
-            "demo_fakes": ([r for r in load_corpus(reference) if r.split == "test" and r.label == 1], reference)}
+    sets = {"wild_reals": (reals, wild),
+            "demo_reals": ([r for r in reference_test if r.label == 0], reference),
+            "demo_fakes": ([r for r in reference_test if r.label == 1], reference)}
     waves = {name: [(r, read_audio(r.resolve_audio(root), rate)[0]) for r in records]
              for name, (records, root) in sets.items()}
     out: dict = {}

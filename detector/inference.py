@@ -153,7 +153,11 @@ class Detector:
         """Clip probability (the largest window's, length-corrected with ``tail_scale``) and frame probabilities at
         the model's own ``frame_s`` for mono ``wave``."""
         windows, frames = self.predict_windows(wave)
-        return length_adjusted(max(windows), len(windows), self.tail_scale), frames
+        return self.clip_score(windows), frames
+
+    def clip_score(self, window_scores: Sequence[float]) -> float:
+        """A file's clip score from its windows' uncorrected scores: the largest, corrected for their number."""
+        return length_adjusted(max(window_scores), len(window_scores), self.tail_scale)
 
     @torch.inference_mode()
     def predict_windows(self, wave: np.ndarray) -> tuple[list[float], np.ndarray]:

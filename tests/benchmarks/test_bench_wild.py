@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks import bench_wild as W
+from detector.data import load_corpus
+from detector.inference import Detector
 from pipeline.manifest import ClipRecord
 
 
@@ -77,6 +79,7 @@ class _WindowStub:
     scoring 0.9 where the wave holds the fake clip's marker value (0.5) and 0.6 in the first window, 0.1 elsewhere."""
 
     sample_rate, threshold, tail_scale = 8000, 0.7, 0.5
+    clip_score = Detector.clip_score  # the detector's own length correction
 
     def __init__(self):
         self.seen: list[np.ndarray] = []
@@ -113,7 +116,8 @@ def test_long_recordings_are_scored_whole_and_fakes_are_put_back_where_their_cli
     write_manifest(wild / "manifest.jsonl", clean)
     write_manifest(corpus / "manifest.jsonl", corpus_records)
     stub = _WindowStub()
-    out = W.evaluate_long(stub, wild, corpus, n_boot=50)
+    records = load_corpus(corpus)
+    out = W.evaluate_long(stub, clean, wild, records, corpus, n_boot=50)
     assert out["reals_called_fake"]["n"] == 1 and out["median_seconds"] == 40.0
     # the real recording: 40 windows, the largest 0.6 -> below 0.7 at any length; plain and corrected agree
     assert out["reals_called_fake"]["value"] == out["reals_called_fake_plain"]["value"] == 0.0
@@ -133,7 +137,8 @@ def test_long_recordings_are_scored_whole_and_fakes_are_put_back_where_their_cli
     assert "| reals called fake %, stored decision (length-corrected; n=1) | 0.0" in text
     assert "| ... corrected: long reals called fake % / long fakes called real % | 0.0 [0.0, 0.0] / 100.0 [" in text
     (tmp_path / "extracted" / "pkg" / "long.wav").unlink()
-    assert W.evaluate_long(stub, wild, corpus, n_boot=10) == {}  # extracted packages gone: the part is skipped
+    # the extracted packages gone: the part is skipped
+    assert W.evaluate_long(stub, clean, wild, records, corpus, n_boot=10) == {}
 
 
 def test_short_pieces_cover_reals_and_centre_on_the_fake_region():
