@@ -24,7 +24,12 @@ One command builds the corpora, trains, evaluates and prints the targets table:
    on a demo corpus composed from the bundled kit *without* the recordings added from Debian packages
    (``data/debian_audio/sources.toml``, ``use = "bundled"``; same clips and seed) and puts both models side by side
    on the wild set and on the main demo test split.
-9. Opt-in (``--only compare``): issue 4's back-end comparison, ``mrtcn`` vs ``fakesound-ref`` on the same
+9. Opt-in (``--only curve``): corpus size. The default model trained on demo corpora of ``--curve-clips`` clips
+   (same seed: the smaller corpora's compositions are the first of the larger ones'), each scored on one corpus none
+   of them trained on (every clip of an 800-clip corpus, seed + 4), and a kit-A model of each size on the kit-B
+   corpus (recording families disjoint); with the wild set (``--debian-audio``), the wild reals called fake at each
+   model's stored threshold. How much of the demo figure is learning the kit rather than the manipulation.
+10. Opt-in (``--only compare``): issue 4's back-end comparison, ``mrtcn`` vs ``fakesound-ref`` on the same
    front-end, data and epochs (300-clip corpus, 4 epochs: the reference costs about 5 s per batch on one thread),
    on every manipulation and with ``--holdout`` left out.
 
@@ -312,11 +317,90 @@ def targets_table(report: dict, holdout: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed", "compare", "wild", "wildkit")
+PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed", "compare", "wild", "wildkit", "curve")
 #: Parts run unless --only/--skip say otherwise (the back-end comparison trains four more models: opt-in).
 DEFAULT_PARTS = ("main", "conditions", "holdout", "cross", "probes", "speed")
 #: ``--conditions default`` less ``vorbis:0.3`` (kept out of the timed run; Vorbis 0.9 stands for the codec)
 BENCH_CONDITIONS = tuple(c for c in DEFAULT_CONDITIONS if c != "vorbis:0.3")
+
+
+#: Size of the corpus every model of the ``curve`` part is scored on (seed + 4; no model trains on it).
+CURVE_HELD_OUT_CLIPS = 800
+
+
+def _scored(detector: Detector, records: list, root: Path) -> list:
+    preds, errors = predict_records(detector, records, root)
+    if errors:
+        raise RuntimeError(errors[0])
+    return preds
+
+
+def size_curve(work: Path, sizes: list[int], seed: int, cross_clips: int, epochs: int, base: dict, n_boot: int,
+               wild: Path | None, held_out_clips: int = CURVE_HELD_OUT_CLIPS) -> dict:
+    """The ``curve`` part (module docstring, item 9): per corpus size, the default model's own test split, the common
+    held-out corpus and, with ``wild``, the wild reals called fake at the stored threshold and ranked against the
+    held-out fakes (threshold-free); the kit-A model of that size on the kit-B corpus."""
+    from benchmarks.bench_wild import false_alarms, separation
+
+    held_out = demo_corpus(work, held_out_clips, seed + 4)
+    held_records = load_corpus(held_out)
+    kit_a, kit_b = split_kit(default_kit_dir(), work, seed)
+    cross_test = demo_corpus(work, cross_clips, seed + 3, kit_b, "_kitB")
+    wild_reals = read_manifest(wild / "manifest.jsonl") if wild else []
+    suffix = f"_s{base['seed']}" if base["seed"] else ""
+    curve: dict = {"held_out": str(held_out), "cross_test": str(cross_test), "sizes": {}}
+    for clips in sizes:
+        row: dict = {}
+        for name, corpus in (("kit", demo_corpus(work, clips, seed)),
+                             ("kit_a", demo_corpus(work, clips, seed + 2, kit_a, "_kitA"))):
+            ckpt = work / f"default_{corpus.name}_e{epochs}{suffix}"
+            trained = train_and_test(corpus, ckpt, DetectorConfig(), TrainConfig(epochs=epochs, **base), n_boot)
+            detector = Detector.from_checkpoint(ckpt, device="cpu")
+            row[name] = {k: trained[k] for k in ("train_seconds", "train_s", "n_train", "best_epoch", "load")}
+            row[name]["threshold"] = detector.threshold
+            if name == "kit_a":
+                row[name]["cross_test"] = test_metrics(ckpt, cross_test, n_boot, split="all")
+                continue
+            row[name]["own_test"] = trained["test"]
+            held_preds = _scored(detector, held_records, held_out)
+            row[name]["held_out"] = metrics_by_group(held_preds, detector.threshold, n_boot=n_boot)
+            if wild_reals:
+                scores = np.array([p.score for p in _scored(detector, wild_reals, wild)])
+                row[name]["wild_false_alarms"] = false_alarms(scores, detector.threshold, wild_reals, n_boot)
+                fakes = [p for p in held_preds if p.label == 1]
+                labels = np.array([0] * len(scores) + [1] * len(fakes))
+                clusters = [r.extra["source_path"] for r in wild_reals] + [f"held:{p.id}" for p in fakes]
+                row[name]["wild_vs_held_out_fakes"] = separation(
+                    labels, np.concatenate([scores, [p.score for p in fakes]]), detector.threshold, clusters, n_boot)
+        curve["sizes"][str(clips)] = row
+        print(f"  curve {clips} clips: held-out EER {row['kit']['held_out']['all']['eer']['value']:.3f}, "
+              f"kit B EER {row['kit_a']['cross_test']['all']['eer']['value']:.3f}", flush=True)
+    return curve
+
+
+def curve_markdown(curve: dict) -> str:
+    """The ``curve`` part as a table (EER % with CIs; FPR at each model's stored threshold)."""
+    def pct(m: dict) -> str:
+        return f"{100 * m['value']:.1f} [{100 * m['ci_low']:.1f}, {100 * m['ci_high']:.1f}]"
+
+    lines = [f"Corpus size (held-out corpus `{Path(curve['held_out']).name}`, every clip; kit-B corpus "
+             f"`{Path(curve['cross_test']).name}`, every clip):", "",
+             "| clips | s of epochs | held-out EER % | addition / splice / vocoder EER % | held-out FPR / FNR % | "
+             "kit A -> kit B EER % | wild reals called fake %, clean / all variants | "
+             "wild reals (all variants) vs held-out fakes EER % |",
+             "|---|---|---|---|---|---|---|---|"]
+    for clips, row in curve["sizes"].items():
+        held, cross = row["kit"]["held_out"], row["kit_a"]["cross_test"]
+        per = " / ".join(f"{100 * held[g]['eer']['value']:.1f}" if g in held else "–"
+                         for g in ("addition", "splice", "vocoder"))
+        wild = row["kit"].get("wild_false_alarms")
+        wild_s = (f"{pct(wild['by_variant']['clean'])} / {pct(wild['all'])}" if wild else "–")
+        ranked = row["kit"].get("wild_vs_held_out_fakes")
+        ranked_s = f"{pct(ranked['eer'])} (AUC {ranked['auc']['value']:.3f})" if ranked else "–"
+        lines.append(f"| {clips} | {row['kit']['train_seconds']:.0f} | {pct(held['all']['eer'])} | {per} | "
+                     f"{100 * held['all']['fpr']['value']:.1f} / {100 * held['all']['fnr']['value']:.1f} | "
+                     f"{pct(cross['all']['eer'])} | {wild_s} | {ranked_s} |")
+    return "\n".join(lines) + "\n"
 
 
 def _rows(system: str, manifest: str, split: str, groups: dict, condition: str = "clean") -> list[dict]:
@@ -354,6 +438,8 @@ def main() -> None:
                     help="wild part: score this checkpoint (default: the main part's, trained when missing)")
     ap.add_argument("--debian-audio", type=Path, default=None,
                     help="output of fetch_debian_audio.py (default WORK/debian_audio; fetched when absent)")
+    ap.add_argument("--curve-clips", type=int, nargs="+", default=[800, 1600, 4800],
+                    help="corpus sizes of the 'curve' part")
     ap.add_argument("--quick", action="store_true", help="smoke run: 60-clip corpora, 1 epoch, 100 resamples")
     args = ap.parse_args()
     if args.quick:
@@ -384,7 +470,7 @@ def main() -> None:
 
     ckpt = work / f"default_{corpus.name}_e{args.epochs}{tag}"
     rows: list[dict] = []
-    wild_md = ""  # the wild part's tables (kept in the Markdown report, so --merge carries them)
+    extra_md = ""  # the wild and curve parts' tables (kept in the Markdown report, so --merge carries them)
     if "main" in parts:
         report["main"] = train_and_test(corpus, ckpt, DetectorConfig(), TrainConfig(epochs=args.epochs, **base),
                                         args.n_boot)
@@ -447,9 +533,20 @@ def main() -> None:
                 rows += _rows(name, corpus.name, "test", {"all": report["wildkit"][name]["main_demo_test"]})
         report["wild"] = {name: evaluate_wild(path, wild, wild_corpus, args.n_boot, reference=corpus)
                           for name, path in systems.items()}
-        wild_md = wild_markdown(report["wild"])
-        (work / f"{args.report}_wild.md").write_text(wild_md)
-        print(wild_md, flush=True)
+        extra_md = wild_markdown(report["wild"])
+        (work / f"{args.report}_wild.md").write_text(extra_md)
+        print(extra_md, flush=True)
+
+    if "curve" in parts:
+        sys.path.insert(0, str(ROOT))
+        from benchmarks.bench_wild import ensure_wild
+
+        wild = ensure_wild(args.debian_audio) if args.debian_audio else None
+        sizes, held = ([60, 120], 60) if args.quick else (args.curve_clips, CURVE_HELD_OUT_CLIPS)
+        report["curve"] = size_curve(work, sizes, args.seed, args.cross_clips, args.epochs, base, args.n_boot, wild,
+                                     held)
+        extra_md += "\n" + curve_markdown(report["curve"])
+        print(curve_markdown(report["curve"]), flush=True)
 
     if "compare" in parts:  # issue 4: mrtcn vs fakesound-ref on one front-end, data, epochs (reduced budget)
         cmp_corpus = demo_corpus(work, args.compare_clips, args.seed + 1)
@@ -480,7 +577,7 @@ def main() -> None:
             print(f"inference {name:14s}: {sp['xrt']:7.0f} x real time per core [{sp['ci'][0]:.0f}, "
                   f"{sp['ci'][1]:.0f}] (wall {sp['xrt_wall']:.0f} x; {sp['params'] / 1e6:.2f} M params; 10 s clips)")
     table = targets_table(report, args.holdout)
-    markdown = results_markdown(rows, {corpus.name: report.get("probes", {})}) + "\n" + wild_md + "\n" + table
+    markdown = results_markdown(rows, {corpus.name: report.get("probes", {})}) + "\n" + extra_md + "\n" + table
     print("\n" + markdown)
     (work / f"{args.report}.json").write_text(json.dumps(json_safe(report), indent=2, default=float))
     (work / f"{args.report}.md").write_text(markdown)
