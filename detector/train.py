@@ -219,8 +219,7 @@ def train(
     model = trainables_to_float32(build_model(det_cfg).to(device))
     params = trainable_parameters(model)
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    dataset = make_dataset(model, det_cfg, cfg, train_recs, corpus_dir)
-    steps_per_epoch = math.ceil(len(dataset) / cfg.batch_size)
+    steps_per_epoch = math.ceil(len(train_recs) / cfg.batch_size)  # one item per training clip
     scheduler = make_scheduler(optimizer, cfg.warmup_steps, cfg.epochs * steps_per_epoch)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype(cfg, device) == torch.float16)
     start_epoch, best, history, elapsed = 0, -math.inf, [], 0.0
@@ -240,6 +239,9 @@ def train(
         restore_rng_states(state, device)
 
     extra = {"train": cfg.to_dict(), "corpus": str(corpus_dir), "n_train": len(train_recs), "n_val": len(val_recs)}
+    # built only when an epoch is left: caching features costs minutes, and a finished run resumed (a new decision
+    # rule, a benchmark rerun) trains nothing
+    dataset = make_dataset(model, det_cfg, cfg, train_recs, corpus_dir) if start_epoch < cfg.epochs else None
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         model.train()

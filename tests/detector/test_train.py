@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -52,6 +53,22 @@ def test_resume_continues_exactly(tiny_corpus, tmp_path):
         assert torch.equal(v, b["model"][k]), k
     with pytest.raises(ValueError, match="cannot resume"):
         train(tiny_corpus, resumed, tiny_detector_config(), tiny_train_config(epochs=3, lr=0.1), resume=True)
+
+
+def test_a_finished_run_resumed_prepares_no_training_data(tiny_corpus, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    train(tiny_corpus, out, tiny_detector_config(), tiny_train_config(epochs=1))
+    weights = (out / "model.safetensors").read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the training clips were prepared (features cached) for a run with no epoch left")
+
+    monkeypatch.setattr(sys.modules["detector.train"], "make_dataset", refuse)  # the module: `detector.train` is
+    # also the function the package exports
+    metrics = train(tiny_corpus, out, tiny_detector_config(), tiny_train_config(epochs=1), resume=True)
+    assert metrics["epochs_done"] == 1 and (out / "model.safetensors").read_bytes() == weights
+    with pytest.raises(AssertionError, match="features cached"):  # an epoch left: the data is prepared
+        train(tiny_corpus, out, tiny_detector_config(), tiny_train_config(epochs=2), resume=True)
 
 
 def test_holdout_manipulation_and_val_fallback(tiny_corpus):
