@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,47 +21,32 @@ class DiskFull(OSError, EnvironmentProblem):
                 "command again: finished files are kept and skipped")
 
 
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-#: Read once at import: os.umask can only be read by setting it, which is not thread-safe.
-_UMASK = _read_umask()
-
-
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success it is renamed onto ``target``.
 
-    On any exception the temporary file is removed, so a finished-file name never holds
-    partial content; a full disk or quota is raised as :class:`DiskFull`. ``suffix`` defaults to
-    the target's (some encoders infer the format).
+    On any exception — Ctrl-C included, from the moment the temporary file is created — it is removed, so a
+    finished-file name never holds partial content and no ``.part`` file is left; a full disk or quota is raised as
+    :class:`DiskFull`. ``suffix`` defaults to the target's (some encoders infer the format).
     """
     target = Path(target)
+    # the name is known before the file exists, so an interrupt landing right after its creation still removes it
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}{target.suffix if suffix is None else suffix}.part"
+    yielded = False
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=(target.suffix if suffix is None else suffix) + ".part",
-            dir=target.parent,
-        )
-    except OSError as err:
-        if _is_disk_full(err):
-            raise DiskFull(err.errno, os.strerror(err.errno), str(target)) from err
-        raise
-    os.close(fd)
-    tmp = Path(tmp_name)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; finished files follow the umask
-    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # finished files follow the umask
+        yielded = True
         yield tmp
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException as err:
-        tmp.unlink(missing_ok=True)
+        if yielded or not isinstance(err, FileExistsError):  # never remove another writer's file of that name
+            tmp.unlink(missing_ok=True)
         if _is_disk_full(err):
-            raise DiskFull(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target)) from err
+            code = err.errno if isinstance(err, OSError) and err.errno == errno.EDQUOT else errno.ENOSPC
+            raise DiskFull(code, os.strerror(code), str(target)) from err
         raise
 
 
