@@ -28,7 +28,8 @@ One command builds the corpora, trains, evaluates and prints the targets table:
    (same seed: the smaller corpora's compositions are the first of the larger ones'), each scored on one corpus none
    of them trained on (every clip of an 800-clip corpus, seed + 4), and a kit-A model of each size on the kit-B
    corpus (recording families disjoint); with the wild set (``--debian-audio``), the wild reals called fake at each
-   model's stored threshold. How much of the demo figure is learning the kit rather than the manipulation.
+   model's stored threshold and ranked against the held-out fakes (EER, threshold-free). How much of the demo
+   figure is learning the kit rather than the manipulation.
 10. Opt-in (``--only compare``): issue 4's back-end comparison, ``mrtcn`` vs ``fakesound-ref`` on the same
    front-end, data and epochs (300-clip corpus, 4 epochs: the reference costs about 5 s per batch on one thread),
    on every manipulation and with ``--holdout`` left out.

@@ -32,17 +32,17 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     target = Path(target)
     # the name is known before the file exists, so an interrupt landing right after its creation still removes it
     tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}{target.suffix if suffix is None else suffix}.part"
-    yielded = False
+    created = False  # by this call (set right after the exclusive create)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # finished files follow the umask
-        yielded = True
+        created = True
         yield tmp
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException as err:
-        if yielded or not isinstance(err, FileExistsError):  # never remove another writer's file of that name
+        if created or not isinstance(err, FileExistsError):  # never remove another writer's file of that name
             tmp.unlink(missing_ok=True)
         if _is_disk_full(err):
             code = err.errno if isinstance(err, OSError) and err.errno == errno.EDQUOT else errno.ENOSPC
