@@ -187,13 +187,14 @@ class Detector:
         if not np.any(np.abs(wave) >= SILENCE_PEAK):
             frames20 = np.zeros(num_frames(duration, DEFAULT_FRAME_S), dtype=np.float32)
             return Detection(name, 0.0, False, [], duration, frames20, silent=True, windows=self.num_windows(len(wave)))
-        clip, frames = self.predict_wave(wave)
+        window_scores, frames = self.predict_windows(wave)
+        clip = self.clip_score(window_scores)
         scores20 = resample_frame_scores(frames, self.model.frame_s, DEFAULT_FRAME_S, duration)
         is_fake = clip >= self.threshold
         regions = scores_to_regions(scores20, self.frame_threshold, duration, merge_gap_s=REPORT_MERGE_GAP_S,
                                     min_region_s=REPORT_MIN_REGION_S) if is_fake else []
         return Detection(file=name, score=clip, is_fake=is_fake, regions=regions, duration=duration,
-                         frame_scores=scores20, windows=self.num_windows(len(wave)))
+                         frame_scores=scores20, windows=len(window_scores))
 
     def detect_file(self, path: str | Path) -> Detection:
         """Read ``path`` at the model's rate (raises :class:`RejectedInput` for bad files) and detect."""
