@@ -61,7 +61,7 @@ import torch
 from detector.benchmark import DEFAULT_CONDITIONS, json_safe, results_markdown, run_benchmark
 from detector.data import load_corpus
 from detector.evaluate import metrics_by_group, predict_records
-from detector.inference import Detector
+from detector.inference import Detector, stored_threshold
 from detector.model import DetectorConfig, build_model
 from detector.probes import run_probes
 from detector.train import TrainConfig, train
@@ -356,13 +356,13 @@ def size_curve(work: Path, sizes: list[int], seed: int, cross_clips: int, epochs
                              ("kit_a", demo_corpus(work, clips, seed + 2, kit_a, "_kitA"))):
             ckpt = work / f"default_{corpus.name}_e{epochs}{suffix}"
             trained = train_and_test(corpus, ckpt, DetectorConfig(), TrainConfig(epochs=epochs, **base), n_boot)
-            detector = Detector.from_checkpoint(ckpt, device="cpu")
             row[name] = {k: trained[k] for k in ("train_seconds", "train_s", "n_train", "best_epoch", "load")}
-            row[name]["threshold"] = detector.threshold
+            row[name]["threshold"] = stored_threshold(ckpt)
             if name == "kit_a":
                 row[name]["cross_test"] = test_metrics(ckpt, cross_test, n_boot, split="all")
                 continue
             row[name]["own_test"] = trained["test"]
+            detector = Detector.from_checkpoint(ckpt, device="cpu")
             held_preds = _scored(detector, held_records, held_out)
             row[name]["held_out"] = metrics_by_group(held_preds, detector.threshold, n_boot=n_boot)
             if wild_reals:
